@@ -1,0 +1,36 @@
+package dev.streamsre;
+
+import dev.streamsre.producer.LoadProducer;
+import io.quarkus.runtime.Quarkus;
+import io.quarkus.runtime.QuarkusApplication;
+import io.quarkus.runtime.annotations.QuarkusMain;
+import jakarta.enterprise.inject.Instance;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+
+/**
+ * Entry point: runs the mode selected by the active Quarkus profile. Producer and replay are jobs
+ * that exit with a status code; the consumer is a service that runs until SIGTERM.
+ */
+@QuarkusMain
+public class StreamSreMain implements QuarkusApplication {
+
+    private final Mode mode;
+    private final Instance<LoadProducer> loadProducer;
+
+    StreamSreMain(@ConfigProperty(name = "streamsre.mode") Mode mode, Instance<LoadProducer> loadProducer) {
+        this.mode = mode;
+        this.loadProducer = loadProducer;
+    }
+
+    @Override
+    public int run(String... args) {
+        return switch (mode) {
+            case PRODUCER -> loadProducer.get().run();
+            case CONSUMER -> {
+                Quarkus.waitForExit();
+                yield 0;
+            }
+            case REPLAY -> throw new UnsupportedOperationException("replay mode is not built yet");
+        };
+    }
+}

@@ -1,0 +1,257 @@
+package dev.streamsre.config;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.eclipse.microprofile.config.spi.ConfigSource;
+
+/**
+ * Makes the spec's environment variables ({@code KAFKA_BROKERS}, {@code DATABASE_URL},
+ * {@code DURATION=30s}, ...) work as written. They do not follow Quarkus' naming scheme, and some
+ * feed several properties ({@code DATABASE_URL} gives the JDBC URL, the reactive URL, the user and the
+ * password), so a plain {@code ${VAR}} expression in application.properties cannot express them.
+ *
+ * <p>Each variable is checked here, so a bad value stops the start with a message that names the
+ * variable, not a derived property. The ordinal sits above application.properties (250) and below
+ * real Quarkus-named environment variables (300), so {@code QUARKUS_DATASOURCE_JDBC_URL} still wins.
+ */
+public final class SpecEnvironmentConfigSource implements ConfigSource {
+
+    static final int ORDINAL = 275;
+    private static final Pattern HOST_PORT = Pattern.compile("[A-Za-z0-9._\\-\\[\\]:]+:\\d{1,5}");
+    private static final Pattern GO_DURATION_PART = Pattern.compile("(\\d+(?:\\.\\d+)?)(ms|s|m|h)");
+
+    private final Map<String, String> properties;
+
+    /** Used by the ServiceLoader: reads the process environment. */
+    public SpecEnvironmentConfigSource() {
+        this(System.getenv());
+    }
+
+    /**
+     * Translates the given environment.
+     *
+     * @throws InvalidConfigurationException naming every variable with a bad value
+     */
+    public SpecEnvironmentConfigSource(Map<String, String> environment) {
+        Translation translation = new Translation(environment);
+        translation.string("KAFKA_BROKERS", "kafka.bootstrap.servers", SpecEnvironmentConfigSource::brokers);
+        translation.string("KAFKA_TOPIC", "streamsre.topic", SpecEnvironmentConfigSource::topicName);
+        translation.string("KAFKA_DLQ_TOPIC", "streamsre.dlq-topic", SpecEnvironmentConfigSource::topicName);
+        translation.string("KAFKA_GROUP_ID", "streamsre.consumer.group-id", SpecEnvironmentConfigSource::nonBlank);
+        translation.string("MAX_INFLIGHT", "streamsre.consumer.max-inflight", v -> positiveInt(v, 1));
+        translation.string("RATE_PER_SEC", "streamsre.producer.rate-per-sec", v -> positiveInt(v, 0));
+        translation.string("HOT_KEY_PCT", "streamsre.producer.hot-key-pct", SpecEnvironmentConfigSource::percent);
+        translation.string("POISON_PCT", "streamsre.producer.poison-pct", SpecEnvironmentConfigSource::percent);
+        translation.string("DUPLICATE_PCT", "streamsre.producer.duplicate-pct", SpecEnvironmentConfigSource::percent);
+        translation.string("DURATION", "streamsre.producer.duration", SpecEnvironmentConfigSource::goDuration);
+        translation.databaseUrl("DATABASE_URL");
+        translation.failIfInvalid();
+        this.properties = Collections.unmodifiableMap(translation.properties);
+    }
+
+    @Override
+    public Map<String, String> getProperties() {
+        return properties;
+    }
+
+    @Override
+    public Set<String> getPropertyNames() {
+        return properties.keySet();
+    }
+
+    @Override
+    public String getValue(String propertyName) {
+        return properties.get(propertyName);
+    }
+
+    @Override
+    public String getName() {
+        return "spec environment variables (KAFKA_BROKERS, DATABASE_URL, ...)";
+    }
+
+    @Override
+    public int getOrdinal() {
+        return ORDINAL;
+    }
+
+    /** Collects translated properties and every problem, so one start reports all bad variables. */
+    private static final class Translation {
+        private final Map<String, String> environment;
+        private final Map<String, String> properties = new HashMap<>();
+        private final List<String> problems = new ArrayList<>();
+
+        Translation(Map<String, String> environment) {
+            this.environment = environment;
+        }
+
+        void string(String variable, String property, Converter converter) {
+            String raw = environment.get(variable);
+            if (raw == null) {
+                return;
+            }
+            try {
+                properties.put(property, converter.convert(raw.trim()));
+            } catch (IllegalArgumentException e) {
+                problems.add(variable + "='" + raw + "': " + e.getMessage());
+            }
+        }
+
+        void databaseUrl(String variable) {
+            String raw = environment.get(variable);
+            if (raw == null) {
+                return;
+            }
+            try {
+                DatabaseUrl url = DatabaseUrl.parse(raw.trim());
+                properties.put("quarkus.datasource.jdbc.url", url.jdbcUrl());
+                properties.put("quarkus.datasource.reactive.url", url.reactiveUrl());
+                if (url.user() != null) {
+                    properties.put("quarkus.datasource.username", url.user());
+                }
+                if (url.password() != null) {
+                    properties.put("quarkus.datasource.password", url.password());
+                }
+            } catch (IllegalArgumentException e) {
+                // Never echo the value: it may hold a password.
+                problems.add(variable + ": " + e.getMessage());
+            }
+        }
+
+        void failIfInvalid() {
+            if (!problems.isEmpty()) {
+                throw new InvalidConfigurationException("Invalid configuration: " + String.join("; ", problems));
+            }
+        }
+    }
+
+    @FunctionalInterface
+    private interface Converter {
+        String convert(String raw);
+    }
+
+    static String brokers(String raw) {
+        for (String broker : raw.split(",")) {
+            if (!HOST_PORT.matcher(broker.trim()).matches()) {
+                throw new IllegalArgumentException("expected a comma-separated list of host:port, e.g. 127.0.0.1:9092");
+            }
+        }
+        return raw.replace(" ", "");
+    }
+
+    static String topicName(String raw) {
+        if (!raw.matches("[A-Za-z0-9._\\-]{1,249}")) {
+            throw new IllegalArgumentException("a Kafka topic name is 1-249 characters of [A-Za-z0-9._-]");
+        }
+        return raw;
+    }
+
+    static String nonBlank(String raw) {
+        if (raw.isEmpty()) {
+            throw new IllegalArgumentException("must not be blank");
+        }
+        return raw;
+    }
+
+    static String positiveInt(String raw, int min) {
+        try {
+            int value = Integer.parseInt(raw);
+            if (value < min) {
+                throw new IllegalArgumentException("must be an integer >= " + min);
+            }
+            return Integer.toString(value);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("must be an integer >= " + min);
+        }
+    }
+
+    static String percent(String raw) {
+        try {
+            double value = Double.parseDouble(raw);
+            if (!(value >= 0 && value <= 100)) {
+                throw new IllegalArgumentException("must be a percentage between 0 and 100");
+            }
+            return Double.toString(value);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("must be a percentage between 0 and 100");
+        }
+    }
+
+    /** Go-style durations ({@code 30s}, {@code 5m}, {@code 1h30m}, {@code 250ms}, {@code 0}) to ISO-8601. */
+    static String goDuration(String raw) {
+        if (raw.equals("0")) {
+            return "PT0S";
+        }
+        Matcher matcher = GO_DURATION_PART.matcher(raw);
+        long millis = 0;
+        int end = 0;
+        while (matcher.find() && matcher.start() == end) {
+            double amount = Double.parseDouble(matcher.group(1));
+            millis += (long) (amount * switch (matcher.group(2)) {
+                case "ms" -> 1L;
+                case "s" -> 1_000L;
+                case "m" -> 60_000L;
+                default -> 3_600_000L;
+            });
+            end = matcher.end();
+        }
+        if (end == 0 || end != raw.length()) {
+            throw new IllegalArgumentException("expected a duration such as 30s, 5m, 1h30m or 250ms");
+        }
+        return "PT" + (millis / 1000) + "." + String.format("%03d", millis % 1000) + "S";
+    }
+
+    /** The parts of a {@code postgres://user:pass@host:port/db?params} URL. */
+    record DatabaseUrl(String host, int port, String database, String user, String password, String query) {
+
+        static DatabaseUrl parse(String raw) {
+            URI uri;
+            try {
+                uri = new URI(raw);
+            } catch (URISyntaxException e) {
+                throw new IllegalArgumentException("expected postgres://user:pass@host:port/db (not a valid URI)");
+            }
+            if (!"postgres".equals(uri.getScheme()) && !"postgresql".equals(uri.getScheme())) {
+                throw new IllegalArgumentException("expected postgres://user:pass@host:port/db (scheme must be postgres or postgresql)");
+            }
+            if (uri.getHost() == null) {
+                throw new IllegalArgumentException("expected postgres://user:pass@host:port/db (no host)");
+            }
+            String path = uri.getRawPath();
+            if (path == null || path.length() < 2) {
+                throw new IllegalArgumentException("expected postgres://user:pass@host:port/db (no database name)");
+            }
+            String user = null;
+            String password = null;
+            if (uri.getRawUserInfo() != null) {
+                String[] userInfo = uri.getRawUserInfo().split(":", 2);
+                user = decode(userInfo[0]);
+                password = userInfo.length > 1 ? decode(userInfo[1]) : null;
+            }
+            int port = uri.getPort() < 0 ? 5432 : uri.getPort();
+            return new DatabaseUrl(uri.getHost(), port, decode(path.substring(1)), user, password, uri.getRawQuery());
+        }
+
+        String jdbcUrl() {
+            return "jdbc:postgresql://" + host + ":" + port + "/" + database + (query == null ? "" : "?" + query);
+        }
+
+        /** Credentials travel as separate properties, so they never appear in a logged URL. */
+        String reactiveUrl() {
+            return "postgresql://" + host + ":" + port + "/" + database + (query == null ? "" : "?" + query);
+        }
+
+        private static String decode(String value) {
+            return URLDecoder.decode(value, StandardCharsets.UTF_8);
+        }
+    }
+}

@@ -1,0 +1,214 @@
+package dev.streamsre.producer;
+
+import dev.streamsre.event.EventCodec;
+import dev.streamsre.producer.EventGenerator.GeneratedRecord;
+import dev.streamsre.producer.EventGenerator.Kind;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
+
+/**
+ * Producer mode: sends the {@link EventGenerator}'s stream to the main topic at a paced rate, prints
+ * progress, and exits with a summary.
+ *
+ * <p>It drives Kafka's own {@link KafkaProducer} directly rather than a SmallRye outgoing channel: a
+ * load generator has to pace and count every single send, and the channel's reactive buffering
+ * between the caller and the client would hide the real send rate and cost throughput.
+ */
+@ApplicationScoped
+public class LoadProducer {
+
+    private static final Logger LOG = Logger.getLogger(LoadProducer.class);
+    private static final Duration BROKER_CHECK_TIMEOUT = Duration.ofSeconds(10);
+
+    /** Exit codes of producer mode. */
+    static final int EXIT_OK = 0;
+    static final int EXIT_BROKER_UNREACHABLE = 2;
+    static final int EXIT_SEND_ERRORS = 3;
+
+    private final ProducerModeConfig config;
+    private final String bootstrapServers;
+    private final String topic;
+    private final EventCodec codec = new EventCodec();
+
+    private volatile boolean stopRequested;
+
+    LoadProducer(ProducerModeConfig config,
+            @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers,
+            @ConfigProperty(name = "streamsre.topic") String topic) {
+        this.config = config;
+        this.bootstrapServers = bootstrapServers;
+        this.topic = topic;
+    }
+
+    /** Runs the load to its end (duration, event limit or SIGTERM) and returns the process exit code. */
+    public int run() {
+        String unreachable = checkBroker();
+        if (unreachable != null) {
+            LOG.error(unreachable);
+            return EXIT_BROKER_UNREACHABLE;
+        }
+        long seed = config.seed().orElseGet(() -> ThreadLocalRandom.current().nextLong());
+        EventGenerator generator = new EventGenerator(config, codec, seed, Clock.systemUTC());
+        Counters counters = new Counters();
+        CountDownLatch finished = new CountDownLatch(1);
+        Thread stopHook = new Thread(() -> {
+            stopRequested = true;
+            awaitQuietly(finished);
+        }, "producer-stop");
+        Runtime.getRuntime().addShutdownHook(stopHook);
+        LOG.infof("producer starting: topic=%s brokers=%s rate=%s duration=%s max_events=%d hot_key_pct=%.1f "
+                + "poison_pct=%.2f duplicate_pct=%.2f seed=%d", topic, bootstrapServers,
+                config.ratePerSec() == 0 ? "unlimited" : config.ratePerSec() + "/s", config.duration(),
+                config.maxEvents(), config.hotKeyPct(), config.poisonPct(), config.duplicatePct(), seed);
+        long started = System.nanoTime();
+        try (Producer<String, byte[]> producer = new KafkaProducer<>(producerProperties())) {
+            sendLoop(producer, generator, counters, started);
+            producer.flush();
+        } finally {
+            double seconds = (System.nanoTime() - started) / 1e9;
+            LOG.infof("producer summary: sent=%d acked=%d errors=%d events=%d duplicates=%d poison=%d elapsed=%.1fs "
+                    + "rate=%.0f/s%s", counters.sent.sum(), counters.acked.sum(), counters.errors.sum(),
+                    counters.byKind(Kind.EVENT), counters.byKind(Kind.DUPLICATE), counters.byKind(Kind.POISON), seconds,
+                    counters.acked.sum() / Math.max(seconds, 1e-9), stopRequested ? " (stopped by signal)" : "");
+            finished.countDown();
+            if (!stopRequested) {
+                Runtime.getRuntime().removeShutdownHook(stopHook);
+            }
+        }
+        if (counters.errors.sum() > 0) {
+            LOG.errorf(counters.firstError.get(), "producer finished with %d failed sends; first failure:",
+                    counters.errors.sum());
+            return EXIT_SEND_ERRORS;
+        }
+        return EXIT_OK;
+    }
+
+    private void sendLoop(Producer<String, byte[]> producer, EventGenerator generator, Counters counters, long started) {
+        long rate = config.ratePerSec();
+        long durationNanos = config.duration().toNanos();
+        long maxEvents = config.maxEvents() > 0 ? config.maxEvents() : Long.MAX_VALUE;
+        long progressNanos = config.progressInterval().toNanos();
+        long nextProgress = started + progressNanos;
+        long lastProgressSent = 0;
+        long lastProgressAt = started;
+        long sent = 0;
+        while (!stopRequested && sent < maxEvents) {
+            long now = System.nanoTime();
+            long elapsed = now - started;
+            if (durationNanos > 0 && elapsed >= durationNanos) {
+                break;
+            }
+            if (now >= nextProgress) {
+                double windowRate = (sent - lastProgressSent) / ((now - lastProgressAt) / 1e9);
+                LOG.infof("producer progress: t=%.0fs sent=%d acked=%d errors=%d rate=%.0f/s", elapsed / 1e9, sent,
+                        counters.acked.sum(), counters.errors.sum(), windowRate);
+                lastProgressSent = sent;
+                lastProgressAt = now;
+                nextProgress += progressNanos;
+            }
+            // Pacing by a due count rather than a sleep per event: the OS cannot sleep 20 us
+            // accurately, but it can keep the average exact by sending whatever is due.
+            long due = rate == 0 ? sent + 1 : Math.min(maxEvents, (long) (elapsed / 1e9 * rate) + 1);
+            if (due <= sent) {
+                long nextDueAt = started + (long) ((sent) * 1e9 / rate);
+                LockSupport.parkNanos(Math.max(10_000L, Math.min(nextDueAt - now, 1_000_000L)));
+                continue;
+            }
+            while (sent < due && !stopRequested) {
+                GeneratedRecord record = generator.next();
+                counters.count(record.kind());
+                producer.send(new ProducerRecord<>(topic, record.key(), record.value()), (metadata, error) -> {
+                    if (error == null) {
+                        counters.acked.increment();
+                    } else {
+                        counters.errors.increment();
+                        counters.firstError.compareAndSet(null, error);
+                    }
+                });
+                sent++;
+                counters.sent.increment();
+            }
+        }
+    }
+
+    /** Fails fast, with a message naming KAFKA_BROKERS, when the broker or the topic is not there. */
+    private String checkBroker() {
+        Map<String, Object> adminProperties = Map.of(
+                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) BROKER_CHECK_TIMEOUT.toMillis(),
+                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) BROKER_CHECK_TIMEOUT.toMillis());
+        try (Admin admin = Admin.create(adminProperties)) {
+            admin.describeTopics(java.util.List.of(topic)).allTopicNames()
+                    .get(BROKER_CHECK_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            return null;
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof UnknownTopicOrPartitionException) {
+                return "topic '" + topic + "' does not exist on " + bootstrapServers
+                        + " (KAFKA_TOPIC); create it, e.g. with `bin/infra up`";
+            }
+            return "cannot reach Kafka at " + bootstrapServers + " (KAFKA_BROKERS): " + e.getCause();
+        } catch (TimeoutException e) {
+            return "cannot reach Kafka at " + bootstrapServers + " (KAFKA_BROKERS) within "
+                    + BROKER_CHECK_TIMEOUT.toSeconds() + " s";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "interrupted while checking Kafka at " + bootstrapServers;
+        }
+    }
+
+    private Map<String, Object> producerProperties() {
+        Map<String, Object> properties = new HashMap<>(config.kafka());
+        properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        properties.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+        properties.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        properties.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "streamsre-producer");
+        return properties;
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Send outcomes, updated from the Kafka I/O thread's callbacks. */
+    private static final class Counters {
+        final LongAdder sent = new LongAdder();
+        final LongAdder acked = new LongAdder();
+        final LongAdder errors = new LongAdder();
+        final AtomicReference<Exception> firstError = new AtomicReference<>();
+        private final LongAdder[] kinds = {new LongAdder(), new LongAdder(), new LongAdder()};
+
+        void count(Kind kind) {
+            kinds[kind.ordinal()].increment();
+        }
+
+        long byKind(Kind kind) {
+            return kinds[kind.ordinal()].sum();
+        }
+    }
+}

@@ -1,0 +1,65 @@
+package dev.streamsre.producer;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Settings of producer mode, the synthetic load generator. The spec's variables
+ * ({@code RATE_PER_SEC}, {@code HOT_KEY_PCT}, {@code DURATION}) map onto these properties.
+ */
+@ConfigMapping(prefix = "streamsre.producer")
+public interface ProducerModeConfig {
+
+    /** Events per second; 0 sends as fast as the broker takes them. Env: {@code RATE_PER_SEC}. */
+    @WithDefault("1000")
+    int ratePerSec();
+
+    /** How long to produce; 0 means until stopped (or until {@link #maxEvents()}). Env: {@code DURATION}. */
+    @WithDefault("30s")
+    Duration duration();
+
+    /** Stop after this many records; 0 means no limit. */
+    @WithDefault("0")
+    long maxEvents();
+
+    /** Percentage (0-100) of events keyed on one of {@link #hotKeys()}. Env: {@code HOT_KEY_PCT}. */
+    @WithDefault("80")
+    double hotKeyPct();
+
+    /** The few keys that take {@link #hotKeyPct()} of the traffic. */
+    @WithDefault("user:1,user:2,user:3")
+    List<String> hotKeys();
+
+    /** Size of the cold key space, {@code user:1000} upwards; the rest of the traffic spreads over it. */
+    @WithDefault("10000")
+    int coldKeyCount();
+
+    /** Percentage (0-100) of records that are poison (not JSON, rating out of range, missing field). Env: {@code POISON_PCT}. */
+    @WithDefault("0")
+    double poisonPct();
+
+    /** Percentage (0-100) of records that re-send a recent event with the same event_id. Env: {@code DUPLICATE_PCT}. */
+    @WithDefault("0")
+    double duplicatePct();
+
+    /** Length of the review text, which sets the record size (about 230 bytes at 100). */
+    @WithDefault("100")
+    int textLength();
+
+    /** How often a progress line is printed. */
+    @WithDefault("5s")
+    Duration progressInterval();
+
+    /** Seed of the generator, for a repeatable stream; random when absent. */
+    Optional<Long> seed();
+
+    /**
+     * Kafka producer properties on top of {@code kafka.bootstrap.servers}; the defaults in
+     * application.properties make an idempotent producer ({@code acks=all}, idempotence on).
+     */
+    Map<String, String> kafka();
+}
