@@ -1,0 +1,96 @@
+package dev.streamsre.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class SpecEnvironmentConfigSourceTest {
+
+    @Test
+    void databaseUrlFeedsJdbcReactiveAndCredentials() {
+        var source = new SpecEnvironmentConfigSource(
+                Map.of("DATABASE_URL", "postgres://app:s%40cret@db.internal:6543/pipeline?sslmode=require"));
+
+        assertThat(source.getProperties()).containsAllEntriesOf(Map.of(
+                "quarkus.datasource.jdbc.url", "jdbc:postgresql://db.internal:6543/pipeline?sslmode=require",
+                "quarkus.datasource.reactive.url", "postgresql://db.internal:6543/pipeline?sslmode=require",
+                "quarkus.datasource.username", "app",
+                "quarkus.datasource.password", "s@cret"));
+    }
+
+    @Test
+    void databaseUrlWithoutPortUsesPostgresDefault() {
+        var source = new SpecEnvironmentConfigSource(Map.of("DATABASE_URL", "postgresql://u:p@localhost/db"));
+
+        assertThat(source.getValue("quarkus.datasource.jdbc.url")).isEqualTo("jdbc:postgresql://localhost:5432/db");
+    }
+
+    @Test
+    void specVariablesMapToProperties() {
+        var source = new SpecEnvironmentConfigSource(Map.of(
+                "KAFKA_BROKERS", "k1:9092, k2:9092",
+                "KAFKA_TOPIC", "events.main",
+                "KAFKA_GROUP_ID", "streamsre-consumer",
+                "MAX_INFLIGHT", "64",
+                "RATE_PER_SEC", "0",
+                "HOT_KEY_PCT", "80",
+                "DURATION", "1h30m"));
+
+        assertThat(source.getProperties()).containsAllEntriesOf(Map.of(
+                "kafka.bootstrap.servers", "k1:9092,k2:9092",
+                "streamsre.topic", "events.main",
+                "streamsre.consumer.group-id", "streamsre-consumer",
+                "streamsre.consumer.max-inflight", "64",
+                "streamsre.producer.rate-per-sec", "0",
+                "streamsre.producer.hot-key-pct", "80.0"));
+        assertThat(Duration.parse(source.getValue("streamsre.producer.duration"))).isEqualTo(Duration.ofMinutes(90));
+    }
+
+    @ParameterizedTest
+    @CsvSource({"30s, PT30S", "5m, PT5M", "250ms, PT0.25S", "1.5s, PT1.5S", "0, PT0S", "2h, PT2H"})
+    void goDurationsBecomeJavaDurations(String go, String iso) {
+        assertThat(Duration.parse(SpecEnvironmentConfigSource.goDuration(go))).isEqualTo(Duration.parse(iso));
+    }
+
+    @ParameterizedTest(name = "{0}={1}")
+    @CsvSource(delimiter = '|', value = {
+        "RATE_PER_SEC  | fast",
+        "RATE_PER_SEC  | -1",
+        "HOT_KEY_PCT   | 120",
+        "DURATION      | 30",
+        "DURATION      | 5 minutes",
+        "MAX_INFLIGHT  | 0",
+        "KAFKA_BROKERS | localhost",
+        "KAFKA_TOPIC   | events main",
+        "DATABASE_URL  | mysql://u:p@h/db",
+        "DATABASE_URL  | postgres://u:p@h:5432",
+    })
+    void badValueFailsNamingTheVariable(String variable, String value) {
+        assertThatThrownBy(() -> new SpecEnvironmentConfigSource(Map.of(variable, value)))
+                .isInstanceOf(InvalidConfigurationException.class)
+                .hasMessageContaining(variable);
+    }
+
+    @Test
+    void everyBadVariableIsReportedAtOnce() {
+        assertThatThrownBy(() -> new SpecEnvironmentConfigSource(Map.of("RATE_PER_SEC", "x", "HOT_KEY_PCT", "y")))
+                .hasMessageContaining("RATE_PER_SEC")
+                .hasMessageContaining("HOT_KEY_PCT");
+    }
+
+    @Test
+    void databasePasswordIsNeverEchoed() {
+        assertThatThrownBy(() -> new SpecEnvironmentConfigSource(Map.of("DATABASE_URL", "mysql://u:hunter2@h/db")))
+                .message().doesNotContain("hunter2");
+    }
+
+    @Test
+    void absentVariablesContributeNothing() {
+        assertThat(new SpecEnvironmentConfigSource(Map.of()).getProperties()).isEmpty();
+    }
+}

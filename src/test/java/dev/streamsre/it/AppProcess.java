@@ -1,0 +1,129 @@
+package dev.streamsre.it;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The packaged application ({@code target/quarkus-app/quarkus-run.jar}) running as a real, separate
+ * process, so tests can SIGTERM or kill -9 it exactly as an orchestrator would.
+ */
+public final class AppProcess implements AutoCloseable {
+
+    private final Process process;
+    private final Path output;
+
+    private AppProcess(Process process, Path output) {
+        this.process = process;
+        this.output = output;
+    }
+
+    /**
+     * Starts the app in the given profile with the given environment on top of the test
+     * infrastructure's broker and database.
+     */
+    public static AppProcess start(String profile, Map<String, String> environment) {
+        try {
+            Path output = Files.createTempFile("streamsre-" + profile + "-", ".log");
+            List<String> command = new ArrayList<>(List.of(javaBinary(), "-Xmx256m", "-jar", TestInfrastructure.appJar()));
+            ProcessBuilder builder = new ProcessBuilder(command)
+                    .redirectErrorStream(true)
+                    .redirectOutput(output.toFile());
+            Map<String, String> env = builder.environment();
+            env.put("QUARKUS_PROFILE", profile);
+            env.put("KAFKA_BROKERS", TestInfrastructure.bootstrapServers());
+            env.put("DATABASE_URL", TestInfrastructure.databaseUrl());
+            env.put("QUARKUS_HTTP_PORT", "0");
+            env.putAll(environment);
+            return new AppProcess(builder.start(), output);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot start the application", e);
+        }
+    }
+
+    private static String javaBinary() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    /** Waits for the process to exit by itself and returns its exit code. */
+    public int awaitExit(Duration timeout) {
+        try {
+            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                throw new AssertionError("process did not exit within " + timeout + "; output:\n" + output());
+            }
+            return process.exitValue();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** SIGTERM, as Kubernetes sends at pod deletion. */
+    public void terminate() {
+        process.destroy();
+    }
+
+    /** SIGKILL: no shutdown hook, no flush, no commit. */
+    public void kill() {
+        process.destroyForcibly();
+        try {
+            process.waitFor(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    /** Everything the process printed so far. */
+    public String output() {
+        try {
+            return Files.readString(output);
+        } catch (IOException e) {
+            return "(output unreadable: " + e + ")";
+        }
+    }
+
+    /** Waits until the output contains the text; fails with the output when it does not in time. */
+    public void awaitOutput(String text, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (output().contains(text)) {
+                return;
+            }
+            if (!process.isAlive()) {
+                throw new AssertionError("process exited (" + process.exitValue() + ") before printing '" + text
+                        + "'; output:\n" + output());
+            }
+            sleep(100);
+        }
+        throw new AssertionError("no '" + text + "' within " + timeout + "; output:\n" + output());
+    }
+
+    static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (process.isAlive()) {
+            kill();
+        }
+    }
+}
