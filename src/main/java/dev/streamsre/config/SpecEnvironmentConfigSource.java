@@ -1,5 +1,6 @@
 package dev.streamsre.config;
 
+import dev.streamsre.consumer.Channels;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.URLDecoder;
@@ -27,6 +28,9 @@ import org.eclipse.microprofile.config.spi.ConfigSource;
 public final class SpecEnvironmentConfigSource implements ConfigSource {
 
     static final int ORDINAL = 275;
+    private static final String CHANNEL = "mp.messaging.incoming." + Channels.EVENTS_IN + ".";
+    /** Must match {@code mp.messaging.incoming.events-in.concurrency} in application.properties. */
+    static final String DEFAULT_CONCURRENCY = "2";
     private static final Pattern HOST_PORT = Pattern.compile("[A-Za-z0-9._\\-\\[\\]:]+:\\d{1,5}");
     private static final Pattern GO_DURATION_PART = Pattern.compile("(\\d+(?:\\.\\d+)?)(ms|s|m|h)");
 
@@ -49,6 +53,8 @@ public final class SpecEnvironmentConfigSource implements ConfigSource {
         translation.string("KAFKA_DLQ_TOPIC", "streamsre.dlq-topic", SpecEnvironmentConfigSource::topicName);
         translation.string("KAFKA_GROUP_ID", "streamsre.consumer.group-id", SpecEnvironmentConfigSource::nonBlank);
         translation.string("MAX_INFLIGHT", "streamsre.consumer.max-inflight", v -> positiveInt(v, 1));
+        translation.string("CONSUMER_CONCURRENCY", CHANNEL + "concurrency", v -> positiveInt(v, 1));
+        translation.batchSize();
         translation.string("RATE_PER_SEC", "streamsre.producer.rate-per-sec", v -> positiveInt(v, 0));
         translation.string("HOT_KEY_PCT", "streamsre.producer.hot-key-pct", SpecEnvironmentConfigSource::percent);
         translation.string("POISON_PCT", "streamsre.producer.poison-pct", SpecEnvironmentConfigSource::percent);
@@ -125,6 +131,19 @@ public final class SpecEnvironmentConfigSource implements ConfigSource {
                 // Never echo the value: it may hold a password.
                 problems.add(variable + ": " + e.getMessage());
             }
+        }
+
+        /**
+         * Each of the connector's consumers polls (and writes) at most MAX_INFLIGHT / concurrency
+         * records at once, so MAX_INFLIGHT bounds what is in flight across them all.
+         */
+        void batchSize() {
+            String inflight = properties.get("streamsre.consumer.max-inflight");
+            if (inflight == null) {
+                return;
+            }
+            int concurrency = Integer.parseInt(properties.getOrDefault(CHANNEL + "concurrency", DEFAULT_CONCURRENCY));
+            properties.put(CHANNEL + "max.poll.records", Integer.toString(Math.max(1, Integer.parseInt(inflight) / concurrency)));
         }
 
         void failIfInvalid() {

@@ -1,0 +1,25 @@
+package dev.streamsre.consumer;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+/** Settings of consumer mode that are ours rather than the Kafka connector's. */
+@ConfigMapping(prefix = "streamsre.consumer")
+public interface ConsumerConfig {
+
+    /** Consumer group id. Env: {@code KAFKA_GROUP_ID}. */
+    @WithDefault("streamsre-consumer")
+    String groupId();
+
+    /**
+     * Records written at once across all consumer threads: each of the connector's
+     * {@code concurrency} consumers takes batches of {@code max-inflight / concurrency} records
+     * ({@code max.poll.records}). Env: {@code MAX_INFLIGHT}.
+     */
+    @WithDefault("2000")
+    int maxInflight();
+
+    /** Record values larger than this go to the DLQ as {@code oversize}. */
+    @WithDefault("262144")
+    int maxEventBytes();
+}

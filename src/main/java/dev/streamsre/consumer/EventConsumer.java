@@ -1,0 +1,148 @@
+package dev.streamsre.consumer;
+
+import dev.streamsre.event.DecodeResult;
+import dev.streamsre.event.EventCodec;
+import dev.streamsre.sink.FailureClassifier;
+import dev.streamsre.sink.PendingEvent;
+import dev.streamsre.sink.ReviewSink;
+import dev.streamsre.sink.WriteOutcome;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.reactive.messaging.kafka.IncomingKafkaRecord;
+import io.smallrye.reactive.messaging.kafka.KafkaRecord;
+import io.smallrye.reactive.messaging.kafka.KafkaRecordBatch;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.eclipse.microprofile.reactive.messaging.Incoming;
+import org.jboss.logging.Logger;
+
+/**
+ * Consumer mode's heart: takes a batch of records from the main topic, writes the valid events in
+ * one transaction, dead-letters the poison ones, and acknowledges every record only after its end
+ * is durable. The throttled commit strategy then commits an offset once every record before it
+ * has been acknowledged, so a committed offset is never ahead of the database.
+ *
+ * <p>Each of the connector's consumers delivers its batches one at a time (the returned Uni
+ * completes before the next batch arrives), and a partition belongs to one consumer, so events of
+ * one key are applied in offset order.
+ */
+@ApplicationScoped
+public class EventConsumer {
+
+    private static final Logger LOG = Logger.getLogger(EventConsumer.class);
+
+    private final ReviewSink sink;
+    private final EventCodec codec;
+
+    EventConsumer(ReviewSink sink, ConsumerConfig config) {
+        this.sink = sink;
+        this.codec = new EventCodec(config.maxEventBytes());
+    }
+
+    @Incoming(Channels.EVENTS_IN)
+    public Uni<Void> consume(KafkaRecordBatch<byte[], byte[]> batch) {
+        List<KafkaRecord<byte[], byte[]>> records = batch.getRecords();
+        Sorted sorted = sort(records);
+        return writeIsolatingPoison(sorted.pending)
+                .chain(outcomes -> settle(sorted, outcomes));
+    }
+
+    /** Decoded events in offset order, poison records, and in-batch repeats of an event id. */
+    private record Sorted(List<PendingEvent> pending, List<KafkaRecord<byte[], byte[]>> pendingRecords,
+            List<KafkaRecord<byte[], byte[]>> repeats, List<KafkaRecord<byte[], byte[]>> poison,
+            List<PoisonRecordException> poisonReasons) {
+    }
+
+    private Sorted sort(List<KafkaRecord<byte[], byte[]>> records) {
+        Sorted sorted = new Sorted(new ArrayList<>(records.size()), new ArrayList<>(records.size()), new ArrayList<>(),
+                new ArrayList<>(), new ArrayList<>());
+        Set<UUID> seen = new HashSet<>();
+        for (KafkaRecord<byte[], byte[]> record : records) {
+            DecodeResult result = codec.decode(record.getPayload());
+            if (result instanceof DecodeResult.Valid valid) {
+                if (seen.add(valid.event().eventId())) {
+                    sorted.pending.add(new PendingEvent(valid.event(), record.getPartition(), offsetOf(record)));
+                    sorted.pendingRecords.add(record);
+                } else {
+                    sorted.repeats.add(record);
+                }
+            } else {
+                DecodeResult.Rejected rejected = (DecodeResult.Rejected) result;
+                sorted.poison.add(record);
+                sorted.poisonReasons.add(new PoisonRecordException(rejected.reason().code(), rejected.detail()));
+            }
+        }
+        return sorted;
+    }
+
+    /**
+     * Writes the batch; if the batch as a whole is refused for a reason some record caused (a data
+     * exception), writes its records one by one so only the guilty ones are dead-lettered.
+     */
+    private Uni<List<Object>> writeIsolatingPoison(List<PendingEvent> pending) {
+        return sink.write(pending).<List<Object>>map(List::copyOf)
+                .onFailure(FailureClassifier::isPermanent).recoverWithUni(failure -> {
+                    LOG.warnf("batch of %d refused by the database (%s); writing its records one by one",
+                            pending.size(), FailureClassifier.sqlState(failure));
+                    return writeOneByOne(pending);
+                });
+    }
+
+    private Uni<List<Object>> writeOneByOne(List<PendingEvent> pending) {
+        List<Object> outcomes = new ArrayList<>(pending.size());
+        Uni<Void> chain = Uni.createFrom().voidItem();
+        for (PendingEvent event : pending) {
+            chain = chain.chain(() -> sink.write(List.of(event))
+                    .map(single -> (Object) single.get(0))
+                    .onFailure(FailureClassifier::isPermanent).recoverWithItem(failure -> new PoisonRecordException(
+                            "db_data_exception", "SQLSTATE " + FailureClassifier.sqlState(failure) + ": "
+                                    + failure.getMessage(), failure))
+                    .invoke(outcomes::add)
+                    .replaceWithVoid());
+        }
+        return chain.replaceWith(outcomes);
+    }
+
+    /** Acks records whose end is durable; nacks poison into the DLQ. Completes when all are settled. */
+    private Uni<Void> settle(Sorted sorted, List<Object> outcomes) {
+        List<CompletionStage<Void>> settled = new ArrayList<>(sorted.pendingRecords.size() + sorted.poison.size());
+        for (int i = 0; i < sorted.pendingRecords.size(); i++) {
+            KafkaRecord<byte[], byte[]> record = sorted.pendingRecords.get(i);
+            Object outcome = outcomes.get(i);
+            if (outcome == WriteOutcome.REVIEW_ID_CONFLICT) {
+                PendingEvent event = sorted.pending.get(i);
+                settled.add(deadLetter(record, new PoisonRecordException("review_id_conflict", "review_id '"
+                        + event.event().payload().reviewId() + "' already belongs to another event")));
+            } else if (outcome instanceof PoisonRecordException poison) {
+                settled.add(deadLetter(record, poison));
+            } else {
+                settled.add(record.ack());
+            }
+        }
+        for (KafkaRecord<byte[], byte[]> repeat : sorted.repeats) {
+            settled.add(repeat.ack());
+        }
+        for (int i = 0; i < sorted.poison.size(); i++) {
+            settled.add(deadLetter(sorted.poison.get(i), sorted.poisonReasons.get(i)));
+        }
+        return Uni.createFrom().completionStage(
+                CompletableFuture.allOf(settled.stream().map(CompletionStage::toCompletableFuture)
+                        .toArray(CompletableFuture[]::new)));
+    }
+
+    /** Records of an incoming batch are always {@link IncomingKafkaRecord}s; only they know their offset. */
+    static long offsetOf(KafkaRecord<?, ?> record) {
+        return ((IncomingKafkaRecord<?, ?>) record).getOffset();
+    }
+
+    private static CompletionStage<Void> deadLetter(KafkaRecord<byte[], byte[]> record, PoisonRecordException reason) {
+        LOG.warnf("dead-lettering record: reason=%s topic=%s partition=%d offset=%d detail=%s", reason.reasonCode(),
+                record.getTopic(), record.getPartition(), offsetOf(record), reason.getMessage());
+        return record.nack(reason);
+    }
+}

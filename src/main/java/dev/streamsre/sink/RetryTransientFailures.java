@@ -1,0 +1,15 @@
+package dev.streamsre.sink;
+
+import java.util.function.Predicate;
+
+/**
+ * Retry predicate for {@code @RetryWhen}: retry what the dependency caused, never what the record
+ * caused, and never once shutdown has begun (the record stays uncommitted and is redelivered).
+ */
+public class RetryTransientFailures implements Predicate<Throwable> {
+
+    @Override
+    public boolean test(Throwable failure) {
+        return FailureClassifier.isTransient(failure) && !ShutdownSignal.isStopping();
+    }
+}
