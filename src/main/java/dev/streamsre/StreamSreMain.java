@@ -6,6 +6,7 @@ import io.quarkus.runtime.QuarkusApplication;
 import io.quarkus.runtime.annotations.QuarkusMain;
 import jakarta.enterprise.inject.Instance;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
+import sun.misc.Signal;
 
 /**
  * Entry point: runs the mode selected by the active Quarkus profile. Producer and replay are jobs
@@ -22,11 +23,21 @@ public class StreamSreMain implements QuarkusApplication {
         this.loadProducer = loadProducer;
     }
 
+    /**
+     * SIGTERM is how Kubernetes asks a pod to stop: it is a normal end, so the service runs its
+     * graceful shutdown and exits 0, instead of the JVM's default 143 that reads as a crash.
+     */
+    private static void exitCleanlyOnSignal(String name) {
+        Signal.handle(new Signal(name), signal -> Quarkus.asyncExit(0));
+    }
+
     @Override
     public int run(String... args) {
         return switch (mode) {
             case PRODUCER -> loadProducer.get().run();
             case CONSUMER -> {
+                exitCleanlyOnSignal("TERM");
+                exitCleanlyOnSignal("INT");
                 Quarkus.waitForExit();
                 yield 0;
             }

@@ -11,6 +11,11 @@ import io.smallrye.reactive.messaging.kafka.IncomingKafkaRecord;
 import io.smallrye.reactive.messaging.kafka.KafkaRecord;
 import io.smallrye.reactive.messaging.kafka.KafkaRecordBatch;
 import jakarta.enterprise.context.ApplicationScoped;
+import dev.streamsre.sink.ShutdownSignal;
+import io.quarkus.runtime.ShutdownEvent;
+import jakarta.annotation.Priority;
+import jakarta.enterprise.event.Observes;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -18,6 +23,8 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.jboss.logging.Logger;
 
@@ -36,6 +43,10 @@ public class EventConsumer {
 
     private static final Logger LOG = Logger.getLogger(EventConsumer.class);
 
+    /** Part of the shutdown grace period spent waiting for in-flight batches; the rest is for commits. */
+    private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(6);
+
+    private final AtomicInteger inflightRecords = new AtomicInteger();
     private final ReviewSink sink;
     private final EventCodec codec;
 
@@ -46,10 +57,40 @@ public class EventConsumer {
 
     @Incoming(Channels.EVENTS_IN)
     public Uni<Void> consume(KafkaRecordBatch<byte[], byte[]> batch) {
+        if (ShutdownSignal.isStopping()) {
+            // Neither ack nor nack: the records stay uncommitted and the next owner reads them again.
+            return Uni.createFrom().voidItem();
+        }
         List<KafkaRecord<byte[], byte[]>> records = batch.getRecords();
+        inflightRecords.addAndGet(records.size());
         Sorted sorted = sort(records);
         return writeIsolatingPoison(sorted.pending)
-                .chain(outcomes -> settle(sorted, outcomes));
+                .chain(outcomes -> settle(sorted, outcomes))
+                .onFailure().recoverWithItem(failure -> {
+                    // Only reachable once retries stopped (shutdown). Failing the Uni would nack the
+                    // batch into the DLQ; leaving it unacknowledged keeps it for redelivery instead.
+                    LOG.warnf(failure, "batch of %d records left uncommitted for redelivery", records.size());
+                    return null;
+                })
+                .eventually(() -> inflightRecords.addAndGet(-records.size()));
+    }
+
+    /**
+     * Graceful stop, step 2 (after {@link ShutdownSignal} stopped intake and retries): waits for
+     * the batches already in flight to reach the database and be acknowledged, so that the
+     * connector commits their offsets as it closes and the database pool is not closed under them.
+     */
+    void drainOnShutdown(@Observes @Priority(2) ShutdownEvent event) {
+        long deadline = System.nanoTime() + DRAIN_TIMEOUT.toNanos();
+        while (inflightRecords.get() > 0 && System.nanoTime() < deadline) {
+            LockSupport.parkNanos(10_000_000L);
+        }
+        LOG.infof("consumer drained for shutdown: records_still_in_flight=%d", inflightRecords.get());
+    }
+
+    /** Records handed to us and not yet settled (acked, dead-lettered or left for redelivery). */
+    public int inflightRecords() {
+        return inflightRecords.get();
     }
 
     /** Decoded events in offset order, poison records, and in-batch repeats of an event id. */

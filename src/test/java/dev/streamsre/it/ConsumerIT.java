@@ -1,0 +1,185 @@
+package dev.streamsre.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.UUID;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Consumer mode end to end: real producer process, real broker, consumer as a real process that
+ * the tests SIGTERM and kill -9, real PostgreSQL. The final state must be exact every time.
+ */
+class ConsumerIT {
+
+    private static final int PARTITIONS = 6;
+    private static final Duration DRAIN_TIMEOUT = Duration.ofMinutes(3);
+    private final List<AppProcess> processes = new ArrayList<>();
+    private String topic;
+    private String group;
+
+    @BeforeEach
+    void freshTopicGroupAndTables() {
+        topic = TestInfrastructure.createTopic("it-consumer", PARTITIONS);
+        group = "it-group-" + UUID.randomUUID().toString().substring(0, 8);
+        PipelineState.resetDatabase();
+    }
+
+    @org.junit.jupiter.api.AfterEach
+    void stopProcesses() {
+        processes.forEach(AppProcess::close);
+    }
+
+    @Test
+    void duplicatesAreRecognisedAndEveryDistinctEventLandsOnce() {
+        produce(100_000, 5);
+        Set<UUID> expected = PipelineState.distinctEventIds(TestInfrastructure.readAll(topic));
+        assertThat(expected.size()).as("the producer really re-sent ~5%").isBetween(93_000, 97_000);
+
+        startConsumer();
+        awaitDrained(expected.size());
+
+        assertExactly(expected);
+    }
+
+    @Test
+    void killMinusNineThreeTimesWhileDrainingLosesAndDoublesNothing() {
+        produce(200_000, 2);
+        Set<UUID> expected = PipelineState.distinctEventIds(TestInfrastructure.readAll(topic));
+        Random random = new Random();
+
+        for (int kill = 0; kill < 3; kill++) {
+            // A random moment inside the kill-th quarter of the stream, so every kill is mid-stream.
+            long threshold = (long) (expected.size() * (kill + random.nextDouble()) / 4);
+            AppProcess consumer = startConsumer();
+            PipelineState.await("consumer past " + threshold + " reviews", DRAIN_TIMEOUT,
+                    () -> PipelineState.count("SELECT count(*) FROM reviews") > threshold);
+            consumer.kill();
+            assertThat(PipelineState.count("SELECT count(*) FROM reviews")).as("killed mid-stream")
+                    .isLessThan(expected.size());
+        }
+        startConsumer();
+        awaitDrained(expected.size());
+
+        assertExactly(expected);
+    }
+
+    @Test
+    void survivorTakesOverThePartitionsOfAKilledGroupMember() {
+        produce(150_000, 2);
+        Set<UUID> expected = PipelineState.distinctEventIds(TestInfrastructure.readAll(topic));
+
+        AppProcess first = startConsumer();
+        AppProcess second = startConsumer();
+        first.awaitOutput("Profile consumer activated", Duration.ofSeconds(60));
+        second.awaitOutput("Profile consumer activated", Duration.ofSeconds(60));
+        PipelineState.await("both consumers writing", Duration.ofSeconds(60),
+                () -> PipelineState.count("SELECT count(DISTINCT source_partition) FROM processed_events") == PARTITIONS);
+        first.kill();
+        awaitDrained(expected.size());
+
+        assertThat(second.isAlive()).isTrue();
+        assertExactly(expected);
+    }
+
+    @Test
+    void sigtermExitsCleanlyWithinTheGracePeriodAndNeverCommitsAheadOfTheDatabase() {
+        produce(200_000, 0);
+        List<ConsumerRecord<String, byte[]>> records = TestInfrastructure.readAll(topic);
+
+        AppProcess consumer = startConsumer();
+        consumer.awaitOutput("Profile consumer activated", Duration.ofSeconds(60));
+        PipelineState.await("consumer writing", Duration.ofSeconds(60),
+                () -> PipelineState.count("SELECT count(*) FROM reviews") > 20_000);
+        long signalled = System.nanoTime();
+        consumer.terminate();
+        int exitCode = consumer.awaitExit(Duration.ofSeconds(30));
+        Duration stopTook = Duration.ofNanos(System.nanoTime() - signalled);
+
+        assertThat(exitCode).as(consumer.output()).isZero();
+        assertThat(stopTook).as("stop within the 10 s grace period").isLessThan(Duration.ofSeconds(12));
+        assertThat(consumer.output()).doesNotContainIgnoringCase("client is closed")
+                .doesNotContain("ERROR");
+        Map<TopicPartition, Long> committed = PipelineState.committedOffsets(group);
+        assertThat(committed).as("something was committed").isNotEmpty();
+        Set<UUID> inDatabase = PipelineState.uuids("SELECT event_id FROM processed_events");
+        Set<UUID> committedButMissing = new java.util.HashSet<>();
+        for (ConsumerRecord<String, byte[]> record : records) {
+            Long offset = committed.get(new TopicPartition(record.topic(), record.partition()));
+            if (offset != null && record.offset() < offset) {
+                UUID id = PipelineState.distinctEventIds(List.of(record)).iterator().next();
+                if (!inDatabase.contains(id)) {
+                    committedButMissing.add(id);
+                }
+            }
+        }
+        assertThat(committedButMissing).as("events below a committed offset but not in the database").isEmpty();
+    }
+
+    @Test
+    void brokerRestartMidStreamIsSurvivedWithoutLossOrDuplicates() throws Exception {
+        produce(150_000, 2);
+        Set<UUID> expected = PipelineState.distinctEventIds(TestInfrastructure.readAll(topic));
+
+        AppProcess consumer = startConsumer();
+        PipelineState.await("consumer writing", Duration.ofSeconds(60),
+                () -> PipelineState.count("SELECT count(*) FROM reviews") > 10_000);
+        infra("down");
+        AppProcess.sleep(5_000);
+        infra("up");
+        awaitDrained(expected.size());
+
+        assertThat(consumer.isAlive()).isTrue();
+        assertExactly(expected);
+    }
+
+    private void produce(int events, int duplicatePct) {
+        AppProcess producer = AppProcess.start("producer", Map.of("KAFKA_TOPIC", topic, "RATE_PER_SEC", "0",
+                "DURATION", "0", "DUPLICATE_PCT", String.valueOf(duplicatePct),
+                "STREAMSRE_PRODUCER_MAX_EVENTS", String.valueOf(events)));
+        assertThat(producer.awaitExit(Duration.ofSeconds(120))).as(producer.output()).isZero();
+    }
+
+    private AppProcess startConsumer() {
+        AppProcess consumer = AppProcess.start("consumer", Map.of("KAFKA_TOPIC", topic, "KAFKA_GROUP_ID", group));
+        processes.add(consumer);
+        return consumer;
+    }
+
+    /** Waits until every distinct event is in the database and every offset is committed. */
+    private void awaitDrained(int distinctEvents) {
+        PipelineState.await(distinctEvents + " reviews and zero lag", DRAIN_TIMEOUT,
+                () -> PipelineState.count("SELECT count(*) FROM reviews") >= distinctEvents
+                        && PipelineState.lag(group, topic, PARTITIONS) == 0);
+    }
+
+    private static void assertExactly(Set<UUID> expected) {
+        assertThat(PipelineState.count("SELECT count(*) FROM reviews")).isEqualTo(expected.size());
+        assertThat(PipelineState.count("SELECT count(*) FROM processed_events")).isEqualTo(expected.size());
+        assertThat(PipelineState.count("SELECT count(*) FROM dlq_events")).isZero();
+        Set<UUID> landed = PipelineState.uuids("SELECT event_id FROM reviews");
+        Set<UUID> missing = expected.stream().filter(id -> !landed.contains(id)).collect(Collectors.toSet());
+        assertThat(missing).as("events lost").isEmpty();
+    }
+
+    private static void infra(String command) throws IOException, InterruptedException {
+        ProcessBuilder builder = new ProcessBuilder("bash", System.getProperty("it.infra.script"), command)
+                .redirectErrorStream(true).inheritIO();
+        builder.environment().put("INFRA_HOME", System.getProperty("it.infra.home"));
+        builder.environment().put("KAFKA_PORT", System.getProperty("it.kafka.port"));
+        builder.environment().put("KAFKA_CONTROLLER_PORT", System.getProperty("it.kafka.controller.port"));
+        builder.environment().put("STREAMSRE_DB", "streamsre_it");
+        builder.environment().put("INFRA_OWNER_PID", "parent");
+        assertThat(builder.start().waitFor()).as("bin/infra " + command).isZero();
+    }
+}

@@ -1,0 +1,142 @@
+package dev.streamsre.it;
+
+import dev.streamsre.event.DecodeResult;
+import dev.streamsre.event.EventCodec;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * Reads the pipeline's real state for assertions: rows in PostgreSQL, committed offsets and end
+ * offsets in Kafka, and what the topic says the database should hold.
+ */
+public final class PipelineState {
+
+    private PipelineState() {
+    }
+
+    public static Connection database() throws SQLException {
+        String url = TestInfrastructure.databaseUrl(); // postgres://user:pass@host:port/db
+        String rest = url.substring("postgres://".length());
+        String[] credentials = rest.substring(0, rest.indexOf('@')).split(":");
+        return DriverManager.getConnection("jdbc:postgresql://" + rest.substring(rest.indexOf('@') + 1),
+                credentials[0], credentials[1]);
+    }
+
+    /** Empties the pipeline's tables (when they exist yet), so each test starts from nothing. */
+    public static void resetDatabase() {
+        try (Connection connection = database(); Statement statement = connection.createStatement()) {
+            ResultSet exists = statement.executeQuery("SELECT to_regclass('public.reviews') IS NOT NULL");
+            exists.next();
+            if (exists.getBoolean(1)) {
+                statement.execute("TRUNCATE reviews, processed_events, dlq_events");
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot reset the test database", e);
+        }
+    }
+
+    public static long count(String sql) {
+        try (Connection connection = database(); Statement statement = connection.createStatement();
+                ResultSet result = statement.executeQuery(sql)) {
+            result.next();
+            return result.getLong(1);
+        } catch (SQLException e) {
+            // Tables appear when the first consumer has migrated the schema.
+            return -1;
+        }
+    }
+
+    public static Set<UUID> uuids(String sql) {
+        try (Connection connection = database(); Statement statement = connection.createStatement();
+                ResultSet result = statement.executeQuery(sql)) {
+            Set<UUID> ids = new HashSet<>();
+            while (result.next()) {
+                ids.add((UUID) result.getObject(1));
+            }
+            return ids;
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The distinct event ids of the valid events in the topic: what `reviews` must hold in the end. */
+    public static Set<UUID> distinctEventIds(List<ConsumerRecord<String, byte[]>> records) {
+        EventCodec codec = new EventCodec();
+        Set<UUID> ids = new HashSet<>();
+        for (ConsumerRecord<String, byte[]> record : records) {
+            if (codec.decode(record.value()) instanceof DecodeResult.Valid valid) {
+                ids.add(valid.event().eventId());
+            }
+        }
+        return ids;
+    }
+
+    public static Map<TopicPartition, Long> committedOffsets(String groupId) {
+        try (Admin admin = TestInfrastructure.admin()) {
+            Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(groupId)
+                    .partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+            Map<TopicPartition, Long> offsets = new HashMap<>();
+            committed.forEach((partition, offset) -> {
+                if (offset != null) {
+                    offsets.put(partition, offset.offset());
+                }
+            });
+            return offsets;
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot read committed offsets of " + groupId, e);
+        }
+    }
+
+    public static Map<TopicPartition, Long> endOffsets(String topic, int partitions) {
+        try (Admin admin = TestInfrastructure.admin()) {
+            Map<TopicPartition, OffsetSpec> request = new HashMap<>();
+            for (int p = 0; p < partitions; p++) {
+                request.put(new TopicPartition(topic, p), OffsetSpec.latest());
+            }
+            Map<TopicPartition, Long> offsets = new HashMap<>();
+            admin.listOffsets(request).all().get(30, TimeUnit.SECONDS)
+                    .forEach((partition, info) -> offsets.put(partition, info.offset()));
+            return offsets;
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot read end offsets of " + topic, e);
+        }
+    }
+
+    /** Total records not yet committed by the group. */
+    public static long lag(String groupId, String topic, int partitions) {
+        Map<TopicPartition, Long> committed = committedOffsets(groupId);
+        long lag = 0;
+        for (Map.Entry<TopicPartition, Long> end : endOffsets(topic, partitions).entrySet()) {
+            lag += end.getValue() - committed.getOrDefault(end.getKey(), 0L);
+        }
+        return lag;
+    }
+
+    public static void await(String what, Duration timeout, BooleanSupplier condition) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (condition.getAsBoolean()) {
+                return;
+            }
+            AppProcess.sleep(250);
+        }
+        throw new AssertionError("timed out after " + timeout + " waiting for: " + what);
+    }
+}
