@@ -39,7 +39,7 @@ public class ReviewSink {
      * Returns one row per newly accepted event, with whether its review landed (false: its
      * review_id or event_id is already taken).
      */
-    static final String INSERT_BATCH = """
+    public static final String INSERT_BATCH = """
             WITH batch AS (
                 SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[],
                                      $6::timestamptz[], $7::int[], $8::bigint[])

@@ -28,9 +28,17 @@ public final class AppProcess implements AutoCloseable {
      * infrastructure's broker and database.
      */
     public static AppProcess start(String profile, Map<String, String> environment) {
+        return start(profile, environment, List.of("-Xmx256m"));
+    }
+
+    /** As {@link #start(String, Map)}, with the given JVM options instead of the default heap cap. */
+    public static AppProcess start(String profile, Map<String, String> environment, List<String> jvmOptions) {
         try {
             Path output = Files.createTempFile("streamsre-" + profile + "-", ".log");
-            List<String> command = new ArrayList<>(List.of(javaBinary(), "-Xmx256m", "-jar", TestInfrastructure.appJar()));
+            List<String> command = new ArrayList<>();
+            command.add(javaBinary());
+            command.addAll(jvmOptions);
+            command.addAll(List.of("-jar", TestInfrastructure.appJar()));
             ProcessBuilder builder = new ProcessBuilder(command)
                     .redirectErrorStream(true)
                     .redirectOutput(output.toFile());

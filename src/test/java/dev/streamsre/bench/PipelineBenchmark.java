@@ -1,0 +1,336 @@
+package dev.streamsre.bench;
+
+import dev.streamsre.event.DecodeResult;
+import dev.streamsre.event.Event;
+import dev.streamsre.event.EventCodec;
+import dev.streamsre.it.AppProcess;
+import dev.streamsre.it.PipelineState;
+import dev.streamsre.it.TestInfrastructure;
+import dev.streamsre.sink.ReviewSink;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+
+/**
+ * The benchmark harness ({@code bin/benchmark}): measures the producer against Kafka's own
+ * ProducerPerformance, and the consumer's drain rate against the PostgreSQL ceiling for the same
+ * rows, all in one run on one machine, and prints them side by side. Not a test: figures depend on
+ * the machine, so they are printed next to the ceiling measured in the same run, never asserted.
+ */
+public final class PipelineBenchmark {
+
+    private static final int PARTITIONS = 6;
+    private static final int CEILING_BATCH = 1_000;
+    private static final int CEILING_CONNECTIONS = 2;
+    private final Map<String, String> results = new LinkedHashMap<>();
+
+    public static void main(String[] args) throws Exception {
+        new PipelineBenchmark().run(Integer.getInteger("bench.events", 1_000_000),
+                Integer.getInteger("bench.producer-events", 1_000_000), Boolean.getBoolean("bench.skip-producer"),
+                System.getProperty("bench.consumer-jvm-options", "-Xmx160m -XX:+UseSerialGC -XX:MaxMetaspaceSize=96m"));
+        System.exit(0);
+    }
+
+    private void run(int events, int producerEvents, boolean skipProducer, String jvmOptions) throws Exception {
+        if (!skipProducer) {
+            producerVersusProducerPerformance(producerEvents);
+            producerRateError(1_000);
+            producerRateError(50_000);
+        }
+        String topic = TestInfrastructure.createTopic("bench-main", PARTITIONS);
+        progress("filling " + topic + " with " + events + " events (producer, RATE_PER_SEC=0)");
+        runProducer(topic, Map.of("RATE_PER_SEC", "0", "DURATION", "0", "STREAMSRE_PRODUCER_MAX_EVENTS",
+                String.valueOf(events), "STREAMSRE_PRODUCER_SEED", "42"));
+        progress("reading the topic back to know the expected rows");
+        List<ConsumerRecord<String, byte[]>> records = TestInfrastructure.readAll(topic);
+        List<Event> decoded = new ArrayList<>(records.size());
+        List<int[]> positions = new ArrayList<>(records.size());
+        EventCodec codec = new EventCodec();
+        for (ConsumerRecord<String, byte[]> record : records) {
+            decoded.add(((DecodeResult.Valid) codec.decode(record.value())).event());
+            positions.add(new int[] {record.partition(), (int) record.offset()});
+        }
+        records.clear();
+        int distinct = new HashSet<>(decoded.stream().map(Event::eventId).toList()).size();
+
+        double ceiling = postgresCeiling(decoded, positions, distinct);
+        decoded.clear();
+        consumerDrain(topic, events, distinct, ceiling, jvmOptions);
+        print();
+    }
+
+    // ---- producer ----
+
+    private void producerVersusProducerPerformance(int n) throws Exception {
+        String ours = TestInfrastructure.createTopic("bench-producer", PARTITIONS);
+        progress("producer mode: " + n + " records at RATE_PER_SEC=0");
+        String summary = runProducer(ours, Map.of("RATE_PER_SEC", "0", "DURATION", "0",
+                "STREAMSRE_PRODUCER_MAX_EVENTS", String.valueOf(n)));
+        double ourRate = Double.parseDouble(find(summary, "rate=(\\d+)/s"));
+        List<ConsumerRecord<String, byte[]>> sample = TestInfrastructure.readAll(ours);
+        long bytes = sample.stream().mapToLong(r -> r.value().length).sum();
+        int recordSize = (int) (bytes / sample.size());
+        sample.clear();
+
+        String theirs = TestInfrastructure.createTopic("bench-perf", PARTITIONS);
+        progress("Kafka ProducerPerformance: " + n + " records of " + recordSize + " bytes, same producer settings");
+        Process perf = new ProcessBuilder("bash", "bin/infra", "kafka", "producer-perf", "--topic", theirs,
+                "--num-records", String.valueOf(n), "--record-size", String.valueOf(recordSize), "--throughput", "-1",
+                "--producer-props", "bootstrap.servers=" + TestInfrastructure.bootstrapServers(), "acks=all",
+                "enable.idempotence=true", "linger.ms=5", "batch.size=131072", "compression.type=none")
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String output = new String(perf.getInputStream().readAllBytes());
+        perf.waitFor();
+        String last = output.strip().lines().reduce((a, b) -> b).orElse("");
+        double theirRate = Double.parseDouble(find(last, "records sent, ([\\d.]+) records/sec"));
+        results.put("producer, RATE_PER_SEC=0", String.format("%,.0f events/s (%d-byte records)", ourRate, recordSize));
+        results.put("Kafka ProducerPerformance", String.format("%,.0f records/s (same size, same producer settings)", theirRate));
+        results.put("producer / ProducerPerformance", String.format("%.0f %% (target >= 50 %%)", 100 * ourRate / theirRate));
+    }
+
+    private void producerRateError(int rate) throws Exception {
+        String topic = TestInfrastructure.createTopic("bench-rate", PARTITIONS);
+        progress("producer at " + rate + "/s for 10 s");
+        runProducer(topic, Map.of("RATE_PER_SEC", String.valueOf(rate), "DURATION", "10s"));
+        List<ConsumerRecord<String, byte[]>> records = TestInfrastructure.readAll(topic);
+        long first = records.stream().mapToLong(ConsumerRecord::timestamp).min().orElseThrow();
+        long last = records.stream().mapToLong(ConsumerRecord::timestamp).max().orElseThrow();
+        double measured = (records.size() - 1) * 1000.0 / (last - first);
+        results.put("rate error at " + rate + "/s", String.format("%+.2f %% (%,.0f/s measured from broker timestamps, %d records)",
+                100 * (measured - rate) / rate, measured, records.size()));
+    }
+
+    private String runProducer(String topic, Map<String, String> environment) {
+        Map<String, String> env = new java.util.HashMap<>(environment);
+        env.put("KAFKA_TOPIC", topic);
+        AppProcess producer = AppProcess.start("producer", env);
+        int exit = producer.awaitExit(Duration.ofMinutes(10));
+        if (exit != 0) {
+            throw new IllegalStateException("producer failed:\n" + producer.output());
+        }
+        String output = producer.output();
+        return output.substring(output.indexOf("producer summary"));
+    }
+
+    // ---- PostgreSQL ceiling ----
+
+    /**
+     * The ceiling: the same rows, written idempotently (same statement as the consumer) by a plain
+     * JDBC loop, in transactions of 1,000 over 2 connections, into an empty copy of the schema.
+     */
+    private double postgresCeiling(List<Event> events, List<int[]> positions, int distinct) throws Exception {
+        try (Connection connection = PipelineState.database(); Statement statement = connection.createStatement()) {
+            statement.execute("DROP SCHEMA IF EXISTS ceiling CASCADE");
+            statement.execute("CREATE SCHEMA ceiling");
+            statement.execute("SET search_path TO ceiling");
+            statement.execute(Files.readString(Path.of("src/main/resources/db/migration/V1__init.sql")));
+        }
+        progress("PostgreSQL ceiling: " + events.size() + " rows, JDBC, transactions of " + CEILING_BATCH + " over "
+                + CEILING_CONNECTIONS + " connections");
+        String sql = ReviewSink.INSERT_BATCH.replaceAll("\\$\\d+", "?");
+        ExecutorService pool = Executors.newFixedThreadPool(CEILING_CONNECTIONS);
+        long started = System.nanoTime();
+        List<Future<?>> done = new ArrayList<>();
+        for (int worker = 0; worker < CEILING_CONNECTIONS; worker++) {
+            int me = worker;
+            done.add(pool.submit(() -> {
+                // Split by partition, as the consumer's two Kafka consumers split them.
+                List<Integer> mine = new ArrayList<>();
+                for (int i = 0; i < events.size(); i++) {
+                    if (positions.get(i)[0] % CEILING_CONNECTIONS == me) {
+                        mine.add(i);
+                    }
+                }
+                try (Connection connection = PipelineState.database()) {
+                    connection.createStatement().execute("SET search_path TO ceiling");
+                    connection.setAutoCommit(false);
+                    try (PreparedStatement insert = connection.prepareStatement(sql)) {
+                        for (int from = 0; from < mine.size(); from += CEILING_BATCH) {
+                            List<Integer> chunk = dedupe(events, mine.subList(from, Math.min(mine.size(), from + CEILING_BATCH)));
+                            bind(connection, insert, events, positions, chunk);
+                            try (ResultSet ignored = insert.executeQuery()) {
+                                connection.commit();
+                            }
+                        }
+                    }
+                }
+                return null;
+            }));
+        }
+        for (Future<?> future : done) {
+            future.get();
+        }
+        double seconds = (System.nanoTime() - started) / 1e9;
+        pool.shutdown();
+        long rows = PipelineState.count("SELECT count(*) FROM ceiling.reviews");
+        if (rows != distinct) {
+            throw new IllegalStateException("ceiling wrote " + rows + " reviews, expected " + distinct);
+        }
+        double rate = events.size() / seconds;
+        results.put("PostgreSQL ceiling", String.format("%,.0f events/s (%,d events in %.1f s; %,d rows verified)",
+                rate, events.size(), seconds, rows));
+        try (Connection connection = PipelineState.database(); Statement statement = connection.createStatement()) {
+            statement.execute("DROP SCHEMA ceiling CASCADE");
+        }
+        return rate;
+    }
+
+    private static List<Integer> dedupe(List<Event> events, List<Integer> chunk) {
+        Set<UUID> seen = new HashSet<>();
+        List<Integer> unique = new ArrayList<>(chunk.size());
+        for (int i : chunk) {
+            if (seen.add(events.get(i).eventId())) {
+                unique.add(i);
+            }
+        }
+        return unique;
+    }
+
+    private static void bind(Connection connection, PreparedStatement insert, List<Event> events, List<int[]> positions,
+            List<Integer> chunk) throws SQLException {
+        int n = chunk.size();
+        Object[] ids = new Object[n], reviewIds = new Object[n], keys = new Object[n], ratings = new Object[n],
+                texts = new Object[n], ts = new Object[n], partitions = new Object[n], offsets = new Object[n];
+        for (int j = 0; j < n; j++) {
+            Event event = events.get(chunk.get(j));
+            ids[j] = event.eventId();
+            reviewIds[j] = event.payload().reviewId();
+            keys[j] = event.key();
+            ratings[j] = event.payload().rating();
+            texts[j] = event.payload().text();
+            ts[j] = Timestamp.from(event.ts());
+            partitions[j] = positions.get(chunk.get(j))[0];
+            offsets[j] = (long) positions.get(chunk.get(j))[1];
+        }
+        insert.setArray(1, connection.createArrayOf("uuid", ids));
+        insert.setArray(2, connection.createArrayOf("text", reviewIds));
+        insert.setArray(3, connection.createArrayOf("text", keys));
+        insert.setArray(4, connection.createArrayOf("int4", ratings));
+        insert.setArray(5, connection.createArrayOf("text", texts));
+        insert.setArray(6, connection.createArrayOf("timestamptz", ts));
+        insert.setArray(7, connection.createArrayOf("int4", partitions));
+        insert.setArray(8, connection.createArrayOf("int8", offsets));
+    }
+
+    // ---- consumer ----
+
+    private void consumerDrain(String topic, int events, int distinct, double ceiling, String jvmOptions) throws Exception {
+        PipelineState.resetDatabase();
+        String group = "bench-" + UUID.randomUUID().toString().substring(0, 8);
+        progress("consumer draining " + events + " events (JVM options: " + jvmOptions + ")");
+        long started = System.nanoTime();
+        AppProcess consumer = AppProcess.start("consumer", Map.of("KAFKA_TOPIC", topic, "KAFKA_GROUP_ID", group),
+                List.of(jvmOptions.trim().split("\\s+")));
+        try {
+            long lastReport = 0;
+            while (true) {
+                long rows = PipelineState.count("SELECT count(*) FROM reviews");
+                if (rows >= distinct && PipelineState.lag(group, topic, PARTITIONS) == 0) {
+                    break;
+                }
+                if (!consumer.isAlive()) {
+                    throw new IllegalStateException("consumer died:\n" + consumer.output());
+                }
+                if (System.nanoTime() - lastReport > 5e9) {
+                    progress(String.format("  %,d / %,d reviews, RSS %d MB", Math.max(rows, 0), distinct, rssMb(consumer.pid())));
+                    lastReport = System.nanoTime();
+                }
+                Thread.sleep(200);
+            }
+            double wall = (System.nanoTime() - started) / 1e9;
+            long rows = PipelineState.count("SELECT count(*) FROM reviews");
+            long ledger = PipelineState.count("SELECT count(*) FROM processed_events");
+            if (rows != distinct || ledger != distinct) {
+                throw new IllegalStateException("consumer wrote " + rows + " reviews / " + ledger + " ledger rows, expected " + distinct);
+            }
+            double span = PipelineState.count(
+                    "SELECT (extract(epoch FROM max(ingested_at) - min(ingested_at)) * 1000)::bigint FROM reviews") / 1000.0;
+            double drain = events / span;
+            results.put("consumer drain rate", String.format("%,.0f events/s (%,d events, first to last commit %.1f s; "
+                    + "%.1f s from process start incl. JVM boot; %,d rows verified, lag 0)", drain, events, span, wall, rows));
+            results.put("consumer / ceiling", String.format("%.0f %% (target >= 70 %%)", 100 * drain / ceiling));
+            results.put("consumer peak RSS (drain)", peakRssMb(consumer.pid()) + " MB (target <= 350 MB)");
+
+            progress("latency: producer at 5,000 events/s for 30 s into the caught-up consumer");
+            Timestamp since = new Timestamp(System.currentTimeMillis());
+            runProducer(topic, Map.of("RATE_PER_SEC", "5000", "DURATION", "30s"));
+            PipelineState.await("latency run drained", Duration.ofMinutes(2),
+                    () -> PipelineState.lag(group, topic, PARTITIONS) == 0);
+            try (Connection connection = PipelineState.database();
+                    PreparedStatement query = connection.prepareStatement("""
+                            SELECT count(*),
+                                   percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM ingested_at - created_at)),
+                                   percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM ingested_at - created_at))
+                            FROM reviews WHERE created_at >= ?""")) {
+                query.setTimestamp(1, since);
+                ResultSet result = query.executeQuery();
+                result.next();
+                results.put("end-to-end latency at 5,000/s", String.format("p50 %.1f ms, p99 %.1f ms over %,d events "
+                        + "(event ts -> row insert time; target p99 <= 50 ms)", result.getDouble(2) * 1000,
+                        result.getDouble(3) * 1000, result.getLong(1)));
+            }
+            results.put("consumer peak RSS (whole run)", peakRssMb(consumer.pid()) + " MB");
+        } finally {
+            consumer.terminate();
+            consumer.awaitExit(Duration.ofSeconds(30));
+        }
+    }
+
+    private static long rssMb(long pid) {
+        return procStatus(pid, "VmRSS");
+    }
+
+    private static long peakRssMb(long pid) {
+        return procStatus(pid, "VmHWM");
+    }
+
+    private static long procStatus(long pid, String field) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+                if (line.startsWith(field + ":")) {
+                    return Long.parseLong(line.replaceAll("\\D", "")) / 1024;
+                }
+            }
+        } catch (Exception e) {
+            return -1;
+        }
+        return -1;
+    }
+
+    private static String find(String text, String regex) {
+        Matcher matcher = Pattern.compile(regex).matcher(text);
+        if (!matcher.find()) {
+            throw new IllegalStateException("no '" + regex + "' in: " + text);
+        }
+        return matcher.group(1);
+    }
+
+    private static void progress(String message) {
+        System.out.printf("[benchmark] %tT %s%n", System.currentTimeMillis(), message);
+    }
+
+    private void print() {
+        System.out.println();
+        System.out.println("StreamSRE benchmark (" + Runtime.getRuntime().availableProcessors() + " cores)");
+        results.forEach((name, value) -> System.out.printf("  %-32s %s%n", name, value));
+    }
+}
