@@ -84,6 +84,10 @@ public class LoadProducer {
                 config.maxEvents(), config.hotKeyPct(), config.poisonPct(), config.duplicatePct(), seed);
         long started = System.nanoTime();
         try (Producer<String, byte[]> producer = new KafkaProducer<>(producerProperties())) {
+            // Fetch the topic's metadata before the clock starts: otherwise the first send blocks on
+            // it and the paced rate starts with a catch-up burst.
+            producer.partitionsFor(topic);
+            started = System.nanoTime();
             sendLoop(producer, generator, counters, started);
             producer.flush();
         } finally {

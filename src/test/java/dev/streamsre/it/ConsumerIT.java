@@ -50,6 +50,7 @@ class ConsumerIT {
         awaitDrained(expected.size());
 
         assertExactly(expected);
+        assertAppliedInOffsetOrderPerKey();
     }
 
     @Test
@@ -170,6 +171,25 @@ class ConsumerIT {
         Set<UUID> landed = PipelineState.uuids("SELECT event_id FROM reviews");
         Set<UUID> missing = expected.stream().filter(id -> !landed.contains(id)).collect(Collectors.toSet());
         assertThat(missing).as("events lost").isEmpty();
+    }
+
+    /**
+     * Rows get their {@code ingested_at} from clock_timestamp() as they are inserted, so for each
+     * key the insertion order must follow the offset order (a key lives in one partition).
+     */
+    private static void assertAppliedInOffsetOrderPerKey() {
+        long keys = PipelineState.count("SELECT count(DISTINCT user_key) FROM reviews");
+        long outOfOrder = PipelineState.count("""
+                SELECT count(*) FROM (
+                    SELECT p.source_offset, r.ingested_at,
+                           lag(p.source_offset) OVER w AS previous_offset,
+                           lag(r.ingested_at) OVER w AS previous_ingested_at
+                    FROM reviews r JOIN processed_events p USING (event_id)
+                    WINDOW w AS (PARTITION BY r.user_key ORDER BY r.ingested_at, p.source_offset)
+                ) applied
+                WHERE previous_offset > source_offset AND previous_ingested_at < ingested_at""");
+        assertThat(keys).as("keys exercised").isGreaterThan(1_000);
+        assertThat(outOfOrder).as("events applied before an earlier event of the same key").isZero();
     }
 
     private static void infra(String command) throws IOException, InterruptedException {
