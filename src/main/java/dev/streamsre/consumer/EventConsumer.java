@@ -46,6 +46,7 @@ public class EventConsumer {
     /** Part of the shutdown grace period spent waiting for in-flight batches; the rest is for commits. */
     private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(6);
 
+    /** Records handed to us and not yet settled (acked, dead-lettered or left for redelivery). */
     private final AtomicInteger inflightRecords = new AtomicInteger();
     private final ReviewSink sink;
     private final EventCodec codec;
@@ -86,11 +87,6 @@ public class EventConsumer {
             LockSupport.parkNanos(10_000_000L);
         }
         LOG.infof("consumer drained for shutdown: records_still_in_flight=%d", inflightRecords.get());
-    }
-
-    /** Records handed to us and not yet settled (acked, dead-lettered or left for redelivery). */
-    public int inflightRecords() {
-        return inflightRecords.get();
     }
 
     /** Decoded events in offset order, poison records, and in-batch repeats of an event id. */
