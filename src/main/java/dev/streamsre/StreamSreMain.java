@@ -1,6 +1,7 @@
 package dev.streamsre;
 
 import dev.streamsre.producer.LoadProducer;
+import dev.streamsre.replay.DlqReplayer;
 import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.QuarkusApplication;
 import io.quarkus.runtime.annotations.QuarkusMain;
@@ -17,10 +18,13 @@ public class StreamSreMain implements QuarkusApplication {
 
     private final Mode mode;
     private final Instance<LoadProducer> loadProducer;
+    private final Instance<DlqReplayer> replayer;
 
-    StreamSreMain(@ConfigProperty(name = "streamsre.mode") Mode mode, Instance<LoadProducer> loadProducer) {
+    StreamSreMain(@ConfigProperty(name = "streamsre.mode") Mode mode, Instance<LoadProducer> loadProducer,
+            Instance<DlqReplayer> replayer) {
         this.mode = mode;
         this.loadProducer = loadProducer;
+        this.replayer = replayer;
     }
 
     /**
@@ -41,7 +45,7 @@ public class StreamSreMain implements QuarkusApplication {
                 Quarkus.waitForExit();
                 yield 0;
             }
-            case REPLAY -> throw new UnsupportedOperationException("replay mode is not built yet");
+            case REPLAY -> replayer.get().run();
         };
     }
 }

@@ -55,6 +55,7 @@ public final class SpecEnvironmentConfigSource implements ConfigSource {
         translation.string("MAX_INFLIGHT", "streamsre.consumer.max-inflight", v -> positiveInt(v, 1));
         translation.string("CONSUMER_CONCURRENCY", CHANNEL + "concurrency", v -> positiveInt(v, 1));
         translation.batchSize();
+        translation.string("CONSUMER_RATE_LIMIT", "streamsre.consumer.rate-limit", v -> positiveInt(v, 0));
         translation.string("RATE_PER_SEC", "streamsre.producer.rate-per-sec", v -> positiveInt(v, 0));
         translation.string("HOT_KEY_PCT", "streamsre.producer.hot-key-pct", SpecEnvironmentConfigSource::percent);
         translation.string("POISON_PCT", "streamsre.producer.poison-pct", SpecEnvironmentConfigSource::percent);

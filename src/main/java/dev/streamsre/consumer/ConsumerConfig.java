@@ -22,4 +22,19 @@ public interface ConsumerConfig {
     /** Record values larger than this go to the DLQ as {@code oversize}. */
     @WithDefault("262144")
     int maxEventBytes();
+
+    /**
+     * Caps throughput at this many events per second, e.g. to spare a shared database while
+     * draining a backlog. 0 (the default) means no cap. Env: {@code CONSUMER_RATE_LIMIT}.
+     */
+    @WithDefault("0")
+    int rateLimit();
+
+    /**
+     * PostgreSQL's {@code statement_timeout} for the consumer's connections, in PostgreSQL's syntax
+     * ({@code 30s}, {@code 500ms}). A statement that runs longer is cancelled by the server and
+     * retried as a transient failure.
+     */
+    @WithDefault("30s")
+    String statementTimeout();
 }

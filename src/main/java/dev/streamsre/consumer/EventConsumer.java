@@ -1,21 +1,28 @@
 package dev.streamsre.consumer;
 
+import dev.streamsre.config.InvalidConfigurationException;
+import dev.streamsre.deadletter.DeadLetterHeaders;
 import dev.streamsre.event.DecodeResult;
 import dev.streamsre.event.EventCodec;
-import dev.streamsre.sink.FailureClassifier;
+import dev.streamsre.failure.FailureClassifier;
+import dev.streamsre.failure.PoisonRecordException;
+import dev.streamsre.failure.ShutdownSignal;
+import dev.streamsre.observability.PipelineMetrics;
+import dev.streamsre.observability.PipelineMetrics.Result;
 import dev.streamsre.sink.PendingEvent;
 import dev.streamsre.sink.ReviewSink;
 import dev.streamsre.sink.WriteOutcome;
+import io.quarkus.runtime.ShutdownEvent;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.reactive.messaging.kafka.IncomingKafkaRecord;
 import io.smallrye.reactive.messaging.kafka.KafkaRecord;
 import io.smallrye.reactive.messaging.kafka.KafkaRecordBatch;
+import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import jakarta.enterprise.context.ApplicationScoped;
-import dev.streamsre.sink.ShutdownSignal;
-import io.quarkus.runtime.ShutdownEvent;
 import jakarta.annotation.Priority;
 import jakarta.enterprise.event.Observes;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -25,7 +32,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
+import org.eclipse.microprofile.reactive.messaging.Metadata;
 import org.jboss.logging.Logger;
 
 /**
@@ -50,10 +59,19 @@ public class EventConsumer {
     private final AtomicInteger inflightRecords = new AtomicInteger();
     private final ReviewSink sink;
     private final EventCodec codec;
+    private final PipelineMetrics metrics;
+    private final ConsumerRateLimiter rateLimiter;
 
-    EventConsumer(ReviewSink sink, ConsumerConfig config) {
+    EventConsumer(ReviewSink sink, ConsumerConfig config, PipelineMetrics metrics) {
+        if (config.rateLimit() < 0) {
+            throw new InvalidConfigurationException("streamsre.consumer.rate-limit (CONSUMER_RATE_LIMIT) must be"
+                    + " 0 (no limit) or a positive number of events per second, got " + config.rateLimit());
+        }
         this.sink = sink;
         this.codec = new EventCodec(config.maxEventBytes());
+        this.metrics = metrics;
+        this.rateLimiter = new ConsumerRateLimiter(config.rateLimit());
+        metrics.gauge("inflight_workers", "Records handed to the consumer and not yet settled", inflightRecords::get);
     }
 
     @Incoming(Channels.EVENTS_IN)
@@ -63,13 +81,19 @@ public class EventConsumer {
             return Uni.createFrom().voidItem();
         }
         List<KafkaRecord<byte[], byte[]>> records = batch.getRecords();
+        long received = System.nanoTime();
+        metrics.consumed(records.size());
         inflightRecords.addAndGet(records.size());
-        Sorted sorted = sort(records);
-        return writeIsolatingPoison(sorted.pending)
-                .chain(outcomes -> settle(sorted, outcomes))
+        return rateLimiter.acquire(records.size())
+                .chain(() -> {
+                    Sorted sorted = sort(records);
+                    return writeIsolatingPoison(sorted.pending).chain(outcomes -> settle(sorted, outcomes));
+                })
+                .invoke(() -> metrics.processingTime(System.nanoTime() - received, records.size()))
                 .onFailure().recoverWithItem(failure -> {
                     // Only reachable once retries stopped (shutdown). Failing the Uni would nack the
                     // batch into the DLQ; leaving it unacknowledged keeps it for redelivery instead.
+                    metrics.processed(Result.FAIL, records.size());
                     LOG.warnf(failure, "batch of %d records left uncommitted for redelivery", records.size());
                     return null;
                 })
@@ -123,6 +147,7 @@ public class EventConsumer {
      */
     private Uni<List<Object>> writeIsolatingPoison(List<PendingEvent> pending) {
         return sink.write(pending).<List<Object>>map(List::copyOf)
+                .onFailure(FailureClassifier::isTransient).invoke(() -> metrics.processed(Result.FAIL, pending.size()))
                 .onFailure(FailureClassifier::isPermanent).recoverWithUni(failure -> {
                     LOG.warnf("batch of %d refused by the database (%s); writing its records one by one",
                             pending.size(), FailureClassifier.sqlState(failure));
@@ -137,8 +162,8 @@ public class EventConsumer {
             chain = chain.chain(() -> sink.write(List.of(event))
                     .map(single -> (Object) single.get(0))
                     .onFailure(FailureClassifier::isPermanent).recoverWithItem(failure -> new PoisonRecordException(
-                            "db_data_exception", "SQLSTATE " + FailureClassifier.sqlState(failure) + ": "
-                                    + failure.getMessage(), failure))
+                            FailureClassifier.classify(failure).reasonCode(), "SQLSTATE "
+                                    + FailureClassifier.sqlState(failure) + ": " + failure.getMessage(), failure, 2))
                     .invoke(outcomes::add)
                     .replaceWithVoid());
         }
@@ -153,19 +178,22 @@ public class EventConsumer {
             Object outcome = outcomes.get(i);
             if (outcome == WriteOutcome.REVIEW_ID_CONFLICT) {
                 PendingEvent event = sorted.pending.get(i);
-                settled.add(deadLetter(record, new PoisonRecordException("review_id_conflict", "review_id '"
-                        + event.event().payload().reviewId() + "' already belongs to another event")));
+                settled.add(deadLetter(record, new PoisonRecordException(FailureClassifier.REVIEW_ID_CONFLICT,
+                        "review_id '" + event.event().payload().reviewId() + "' already belongs to another event"),
+                        event.event().eventId()));
             } else if (outcome instanceof PoisonRecordException poison) {
-                settled.add(deadLetter(record, poison));
+                settled.add(deadLetter(record, poison, sorted.pending.get(i).event().eventId()));
             } else {
+                metrics.processed(outcome == WriteOutcome.LANDED ? Result.SUCCESS : Result.DUPLICATE, 1);
                 settled.add(record.ack());
             }
         }
+        metrics.processed(Result.DUPLICATE, sorted.repeats.size());
         for (KafkaRecord<byte[], byte[]> repeat : sorted.repeats) {
             settled.add(repeat.ack());
         }
         for (int i = 0; i < sorted.poison.size(); i++) {
-            settled.add(deadLetter(sorted.poison.get(i), sorted.poisonReasons.get(i)));
+            settled.add(deadLetter(sorted.poison.get(i), sorted.poisonReasons.get(i), null));
         }
         return Uni.createFrom().completionStage(
                 CompletableFuture.allOf(settled.stream().map(CompletionStage::toCompletableFuture)
@@ -177,9 +205,28 @@ public class EventConsumer {
         return ((IncomingKafkaRecord<?, ?>) record).getOffset();
     }
 
-    private static CompletionStage<Void> deadLetter(KafkaRecord<byte[], byte[]> record, PoisonRecordException reason) {
-        LOG.warnf("dead-lettering record: reason=%s topic=%s partition=%d offset=%d detail=%s", reason.reasonCode(),
-                record.getTopic(), record.getPartition(), offsetOf(record), reason.getMessage());
-        return record.nack(reason);
+    /**
+     * Nacks a poison record into the DLQ (the connector's dead-letter-queue strategy sends it with
+     * its original key, bytes and headers) with headers saying why, and logs one structured line.
+     */
+    private CompletionStage<Void> deadLetter(KafkaRecord<byte[], byte[]> record, PoisonRecordException reason,
+            UUID eventId) {
+        long offset = offsetOf(record);
+        LOG.warnf("dead-lettering record: reason=%s topic=%s partition=%d offset=%d event_id=%s attempts=%d error=%s",
+                reason.reasonCode(), record.getTopic(), record.getPartition(), offset, eventId, reason.attempts(),
+                reason.getMessage());
+        metrics.processed(Result.DLQ, 1);
+        metrics.deadLettered(reason.reasonCode());
+        RecordHeaders why = new RecordHeaders();
+        why.add(DeadLetterHeaders.REASON, DeadLetterHeaders.bytes(reason.reasonCode()));
+        why.add(DeadLetterHeaders.ERROR_MESSAGE, DeadLetterHeaders.bytes(reason.getMessage()));
+        why.add(DeadLetterHeaders.EXCEPTION_CLASS, DeadLetterHeaders.bytes(reason.failureClassName()));
+        why.add(DeadLetterHeaders.ATTEMPTS, DeadLetterHeaders.bytes(reason.attempts()));
+        why.add(DeadLetterHeaders.FAILED_AT, DeadLetterHeaders.bytes(Instant.now()));
+        why.add(DeadLetterHeaders.SOURCE_TOPIC, DeadLetterHeaders.bytes(record.getTopic()));
+        why.add(DeadLetterHeaders.SOURCE_PARTITION, DeadLetterHeaders.bytes(record.getPartition()));
+        why.add(DeadLetterHeaders.SOURCE_OFFSET, DeadLetterHeaders.bytes(offset));
+        Metadata metadata = Metadata.of(OutgoingKafkaRecordMetadata.builder().withHeaders(why).build());
+        return record.nack(reason, metadata);
     }
 }

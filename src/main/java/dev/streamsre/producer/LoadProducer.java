@@ -1,6 +1,7 @@
 package dev.streamsre.producer;
 
 import dev.streamsre.event.EventCodec;
+import dev.streamsre.kafka.TopicCheck;
 import dev.streamsre.producer.EventGenerator.GeneratedRecord;
 import dev.streamsre.producer.EventGenerator.Kind;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -9,20 +10,15 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
@@ -159,27 +155,7 @@ public class LoadProducer {
 
     /** Fails fast, with a message naming KAFKA_BROKERS, when the broker or the topic is not there. */
     private String checkBroker() {
-        Map<String, Object> adminProperties = Map.of(
-                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) BROKER_CHECK_TIMEOUT.toMillis(),
-                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) BROKER_CHECK_TIMEOUT.toMillis());
-        try (Admin admin = Admin.create(adminProperties)) {
-            admin.describeTopics(java.util.List.of(topic)).allTopicNames()
-                    .get(BROKER_CHECK_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-            return null;
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof UnknownTopicOrPartitionException) {
-                return "topic '" + topic + "' does not exist on " + bootstrapServers
-                        + " (KAFKA_TOPIC); create it, e.g. with `bin/infra up`";
-            }
-            return "cannot reach Kafka at " + bootstrapServers + " (KAFKA_BROKERS): " + e.getCause();
-        } catch (TimeoutException e) {
-            return "cannot reach Kafka at " + bootstrapServers + " (KAFKA_BROKERS) within "
-                    + BROKER_CHECK_TIMEOUT.toSeconds() + " s";
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "interrupted while checking Kafka at " + bootstrapServers;
-        }
+        return TopicCheck.problem(bootstrapServers, topic, BROKER_CHECK_TIMEOUT);
     }
 
     private Map<String, Object> producerProperties() {

@@ -1,6 +1,12 @@
 package dev.streamsre.sink;
 
+import dev.streamsre.failure.CountRetries;
+import dev.streamsre.failure.RetryTransientFailures;
+import dev.streamsre.observability.PipelineMetrics;
+import io.micrometer.core.instrument.Timer;
 import io.smallrye.faulttolerance.api.AsynchronousNonBlocking;
+import io.smallrye.faulttolerance.api.BeforeRetry;
+import io.smallrye.faulttolerance.api.CircuitBreakerName;
 import io.smallrye.faulttolerance.api.ExponentialBackoff;
 import io.smallrye.faulttolerance.api.RetryWhen;
 import io.smallrye.mutiny.Uni;
@@ -20,6 +26,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.eclipse.microprofile.faulttolerance.CircuitBreaker;
 import org.eclipse.microprofile.faulttolerance.Retry;
 
 /**
@@ -33,6 +42,9 @@ import org.eclipse.microprofile.faulttolerance.Retry;
  */
 @ApplicationScoped
 public class ReviewSink {
+
+    /** Name of the circuit breaker in front of PostgreSQL, for readiness and metrics. */
+    public static final String CIRCUIT = "postgresql";
 
     /**
      * Ledger first, then reviews for exactly the events the ledger accepted, in offset order.
@@ -72,9 +84,13 @@ public class ReviewSink {
      */
     private final Instance<Pool> pools;
     private volatile Pool pool;
+    private final Timer insertBatchTimer;
+    private final Timer resolveConflictsTimer;
 
-    ReviewSink(Instance<Pool> pools) {
+    ReviewSink(Instance<Pool> pools, PipelineMetrics metrics) {
         this.pools = pools;
+        this.insertBatchTimer = metrics.query("insert_batch");
+        this.resolveConflictsTimer = metrics.query("resolve_conflicts");
     }
 
     private Pool pool() {
@@ -91,13 +107,21 @@ public class ReviewSink {
      * Events must have distinct event ids; the caller removes in-batch repeats first.
      * Fails as a whole (nothing committed) when the database fails.
      *
-     * <p>Transient failures (connection lost, serialization failure, too many connections...) are
-     * retried without limit, with exponential backoff (100 ms doubling to 5 s): an outage is not
-     * poison, and the records stay uncommitted meanwhile. Retries stop when shutdown begins.
+     * <p>Transient failures (connection lost, statement timeout, serialization failure, too many
+     * connections...) are retried without limit, with exponential backoff and jitter (100 ms doubling
+     * to 5 s by default; see application.properties for the settings): an outage is not poison, and
+     * the records stay uncommitted meanwhile. Retries stop when shutdown begins.
+     *
+     * <p>The circuit breaker (inside the retry) opens after 3 of 4 consecutive calls failed, so that
+     * during an outage each retry is a cheap local rejection rather than a connection attempt, and
+     * readiness can report the open circuit. After its delay one trial call probes the database.
      */
     @Retry(maxRetries = -1, delay = 100, maxDuration = 0, jitter = 50)
     @ExponentialBackoff(factor = 2, maxDelay = 5_000)
     @RetryWhen(exception = RetryTransientFailures.class)
+    @BeforeRetry(CountRetries.class)
+    @CircuitBreaker(requestVolumeThreshold = 4, failureRatio = 0.75, delay = 2_000, successThreshold = 1)
+    @CircuitBreakerName(CIRCUIT)
     @AsynchronousNonBlocking
     public Uni<List<WriteOutcome>> write(List<PendingEvent> events) {
         if (events.isEmpty()) {
@@ -130,7 +154,7 @@ public class ReviewSink {
             offsets[i] = pending.offset();
         }
         Tuple arguments = Tuple.tuple(List.of(eventIds, reviewIds, userKeys, ratings, texts, createdAt, partitions, offsets));
-        return connection.preparedQuery(INSERT_BATCH).execute(arguments).map(rows -> {
+        return timed(insertBatchTimer, () -> connection.preparedQuery(INSERT_BATCH).execute(arguments)).map(rows -> {
             Set<UUID> accepted = new HashSet<>();
             Set<UUID> notLanded = new HashSet<>();
             for (Row row : rows) {
@@ -155,7 +179,8 @@ public class ReviewSink {
             return Uni.createFrom().item(outcomes);
         }
         UUID[] candidates = batch.notLanded.toArray(UUID[]::new);
-        return connection.preparedQuery(ALREADY_APPLIED).execute(Tuple.of(candidates)).chain(applied -> {
+        return timed(resolveConflictsTimer, () -> connection.preparedQuery(ALREADY_APPLIED).execute(Tuple.of(candidates)))
+                .chain(applied -> {
             Set<UUID> conflicts = new HashSet<>(batch.notLanded);
             for (Row row : applied) {
                 UUID id = row.getUUID(0);
@@ -166,8 +191,15 @@ public class ReviewSink {
             if (conflicts.isEmpty()) {
                 return Uni.createFrom().item(outcomes);
             }
-            return connection.preparedQuery(FORGET_CONFLICTS).execute(Tuple.of(conflicts.toArray(UUID[]::new)))
-                    .replaceWith(outcomes);
+            return timed(resolveConflictsTimer, () -> connection.preparedQuery(FORGET_CONFLICTS)
+                    .execute(Tuple.of(conflicts.toArray(UUID[]::new)))).replaceWith(outcomes);
+        });
+    }
+
+    private static <T> Uni<T> timed(Timer timer, Supplier<Uni<T>> statement) {
+        return Uni.createFrom().deferred(() -> {
+            long start = System.nanoTime();
+            return statement.get().onTermination().invoke(() -> timer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS));
         });
     }
 

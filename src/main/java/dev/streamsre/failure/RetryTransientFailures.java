@@ -1,4 +1,4 @@
-package dev.streamsre.sink;
+package dev.streamsre.failure;
 
 import java.util.function.Predicate;
 

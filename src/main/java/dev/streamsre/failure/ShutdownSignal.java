@@ -1,4 +1,4 @@
-package dev.streamsre.sink;
+package dev.streamsre.failure;
 
 import io.quarkus.runtime.ShutdownEvent;
 import jakarta.annotation.Priority;

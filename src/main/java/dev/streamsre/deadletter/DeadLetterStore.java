@@ -1,0 +1,115 @@
+package dev.streamsre.deadletter;
+
+import dev.streamsre.failure.CountRetries;
+import dev.streamsre.failure.RetryTransientFailures;
+import dev.streamsre.observability.PipelineMetrics;
+import io.micrometer.core.instrument.Timer;
+import io.smallrye.faulttolerance.api.AsynchronousNonBlocking;
+import io.smallrye.faulttolerance.api.BeforeRetry;
+import io.smallrye.faulttolerance.api.ExponentialBackoff;
+import io.smallrye.faulttolerance.api.RetryWhen;
+import io.smallrye.mutiny.Uni;
+import io.vertx.core.json.JsonArray;
+import io.vertx.mutiny.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.Tuple;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Instance;
+import java.time.ZoneOffset;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.eclipse.microprofile.faulttolerance.Retry;
+
+/**
+ * Writes dead letters into {@code dlq_events}, idempotently: a DLQ record delivered twice is one
+ * row, and a replayed record that fails again updates the row it was replayed from (its failure
+ * count, latest reason) instead of adding a second one.
+ */
+@ApplicationScoped
+public class DeadLetterStore {
+
+    /**
+     * Either updates the row the record was replayed from (once per replay round: a redelivered
+     * copy of the same failure matches no row), or inserts a new row keyed by the failed record's
+     * source coordinates ({@code ON CONFLICT DO NOTHING}).
+     */
+    static final String RECORD = """
+            WITH replayed AS (
+                UPDATE dlq_events
+                   SET reason = $10, error_message = $11, exception_class = $12, attempts = attempts + $13,
+                       failure_count = failure_count + 1, last_failed_at = $14,
+                       last_failure_replay_count = $16, dlq_partition = $4, dlq_offset = $5
+                 WHERE id = $15::bigint AND last_failure_replay_count < $16::int
+                RETURNING id
+            )
+            INSERT INTO dlq_events (source_topic, source_partition, source_offset, dlq_partition, dlq_offset,
+                                    event_id, record_key, payload, headers, reason, error_message, exception_class,
+                                    attempts, first_failed_at, last_failed_at, replay_count, last_failure_replay_count)
+            SELECT $1::text, $2::int, $3::bigint, $4::int, $5::bigint, $6::uuid, $7::bytea, $8::bytea, $9::jsonb,
+                   $10::text, $11::text, $12::text, $13::int, $14::timestamptz, $14::timestamptz, $16::int, $16::int
+             WHERE $15::bigint IS NULL OR NOT EXISTS (SELECT 1 FROM dlq_events WHERE id = $15)
+            ON CONFLICT (source_topic, source_partition, source_offset) DO NOTHING""";
+
+    /** Looked up lazily: the bean exists in every mode, the datasource is inactive in producer mode. */
+    private final Instance<Pool> pools;
+    private final Timer recordTimer;
+
+    DeadLetterStore(Instance<Pool> pools, PipelineMetrics metrics) {
+        this.pools = pools;
+        this.recordTimer = metrics.query("record_dlq");
+    }
+
+    /** Stores the dead letter; transient database failures are retried like the review writes. */
+    @Retry(maxRetries = -1, delay = 100, maxDuration = 0, jitter = 50)
+    @ExponentialBackoff(factor = 2, maxDelay = 5_000)
+    @RetryWhen(exception = RetryTransientFailures.class)
+    @BeforeRetry(CountRetries.class)
+    @AsynchronousNonBlocking
+    public Uni<Void> record(DeadLetter letter) {
+        Tuple arguments = Tuple.tuple(List.of(letter.sourceTopic(), letter.sourcePartition(), letter.sourceOffset(),
+                letter.dlqPartition(), letter.dlqOffset()));
+        arguments.addUUID(letter.eventId());
+        addBytes(arguments, letter.key());
+        addBytes(arguments, letter.payload());
+        arguments.addJsonArray(headersJson(letter.originalHeaders()));
+        arguments.addString(text(letter.reason()));
+        arguments.addString(text(letter.errorMessage()));
+        arguments.addString(text(letter.exceptionClass()));
+        arguments.addInteger(letter.attempts());
+        arguments.addOffsetDateTime(letter.failedAt().atOffset(ZoneOffset.UTC));
+        arguments.addLong(letter.replayOf());
+        arguments.addInteger(letter.replayCount());
+        return Uni.createFrom().deferred(() -> {
+            long start = System.nanoTime();
+            return pools.get().preparedQuery(RECORD).execute(arguments)
+                    .onTermination().invoke(() -> recordTimer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS))
+                    .replaceWithVoid();
+        });
+    }
+
+    /** bytea: null stays null (a tombstone is not an empty value), bytes are kept exactly. */
+    private static void addBytes(Tuple arguments, byte[] bytes) {
+        if (bytes == null) {
+            arguments.addValue(null);
+        } else {
+            arguments.addBuffer(Buffer.buffer(bytes));
+        }
+    }
+
+    /** Headers as a JSON array of {"key", "value" (base64, or null)}, in their original order. */
+    static JsonArray headersJson(List<DeadLetter.StoredHeader> headers) {
+        JsonArray array = new JsonArray();
+        for (DeadLetter.StoredHeader header : headers) {
+            array.add(new JsonObject().put("key", header.key())
+                    .put("value", header.value() == null ? null : Base64.getEncoder().encodeToString(header.value())));
+        }
+        return array;
+    }
+
+    /** PostgreSQL text cannot hold NUL characters, which a garbage payload's error detail may quote. */
+    private static String text(String value) {
+        return value == null ? null : value.replace('\u0000', '\uFFFD');
+    }
+}

@@ -1,0 +1,161 @@
+package dev.streamsre.failure;
+
+import io.vertx.pgclient.PgException;
+import io.vertx.sqlclient.ClosedConnectionException;
+import java.io.IOException;
+import java.sql.SQLException;
+import java.util.Locale;
+import java.util.concurrent.TimeoutException;
+import org.eclipse.microprofile.faulttolerance.exceptions.CircuitBreakerOpenException;
+
+/**
+ * The one place that decides, for every failure, whether it is the record's fault (permanent: DLQ
+ * at once, no retry) or the dependency's (transient: retry with backoff, never DLQ), and gives it a
+ * stable reason code for DLQ headers, logs and metric labels.
+ *
+ * <p>Anything not positively known to be caused by the record is transient: a stalled partition
+ * shows on the lag and readiness alerts and heals itself, while a record wrongly dead-lettered
+ * during an outage is silent loss. That is also why no failure is ever turned into
+ * "retries exhausted, dead-letter it": giving up on a transient failure is how outages become DLQ
+ * floods.
+ */
+public final class FailureClassifier {
+
+    /** Whether retrying can help. */
+    public enum Kind {
+        /** Caused by the record itself: retrying cannot help; the record goes to the DLQ. */
+        PERMANENT,
+        /** Caused by a dependency: retry with backoff until it heals; never DLQ. */
+        TRANSIENT
+    }
+
+    /** The verdict on one failure. */
+    public record Classification(Kind kind, String reasonCode) {
+
+        public boolean isPermanent() {
+            return kind == Kind.PERMANENT;
+        }
+    }
+
+    /** Permanent: the record's values break a data rule of the database (SQLSTATE class 22). */
+    public static final String DB_DATA_EXCEPTION = "db_data_exception";
+    /** Permanent: the record breaks a constraint other than the idempotency key (class 23). */
+    public static final String DB_CONSTRAINT_VIOLATION = "db_constraint_violation";
+    /** Permanent: the review_id is already taken by a different event. */
+    public static final String REVIEW_ID_CONFLICT = "review_id_conflict";
+    /** Transient: connection refused, reset or closed; SQLSTATE class 08. */
+    public static final String DB_UNAVAILABLE = "db_unavailable";
+    /** Transient: the server is shutting down or restarting (57P01..57P03). */
+    public static final String DB_SHUTDOWN = "db_shutdown";
+    /** Transient: statement_timeout cancelled the statement (57014), or a client-side timeout. */
+    public static final String DB_TIMEOUT = "db_timeout";
+    /** Transient: serialization failure (40001) or deadlock (40P01); the transaction can be rerun. */
+    public static final String DB_TRANSACTION_CONFLICT = "db_transaction_conflict";
+    /** Transient: too many connections, out of memory or disk (class 53). */
+    public static final String DB_INSUFFICIENT_RESOURCES = "db_insufficient_resources";
+    /** Transient: any other error the server reported; not positively the record's fault. */
+    public static final String DB_ERROR = "db_error";
+    /** Transient: the circuit breaker in front of PostgreSQL is open. */
+    public static final String CIRCUIT_OPEN = "circuit_open";
+    /** Transient: a failure of unknown origin. */
+    public static final String UNEXPECTED = "unexpected_error";
+
+    private FailureClassifier() {
+    }
+
+    /** Classifies a failure (looking through its causes). */
+    public static Classification classify(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof PoisonRecordException poison) {
+                return new Classification(Kind.PERMANENT, poison.reasonCode());
+            }
+            String sqlState = sqlStateOf(t);
+            if (sqlState != null) {
+                return classifySqlState(sqlState);
+            }
+            if (t instanceof CircuitBreakerOpenException) {
+                return new Classification(Kind.TRANSIENT, CIRCUIT_OPEN);
+            }
+            if (t instanceof TimeoutException || t instanceof java.net.SocketTimeoutException) {
+                return new Classification(Kind.TRANSIENT, DB_TIMEOUT);
+            }
+            if (t instanceof IOException || isClosedConnection(t)) {
+                return new Classification(Kind.TRANSIENT, DB_UNAVAILABLE);
+            }
+        }
+        return new Classification(Kind.TRANSIENT, UNEXPECTED);
+    }
+
+    /** Classifies a PostgreSQL SQLSTATE (five characters, e.g. {@code 23505}). */
+    public static Classification classifySqlState(String sqlState) {
+        if (sqlState.startsWith("22")) {
+            return new Classification(Kind.PERMANENT, DB_DATA_EXCEPTION);
+        }
+        if (sqlState.startsWith("23")) {
+            // The idempotency key never raises one (ON CONFLICT DO NOTHING), so this is the record's.
+            return new Classification(Kind.PERMANENT, DB_CONSTRAINT_VIOLATION);
+        }
+        if (sqlState.startsWith("08")) {
+            return new Classification(Kind.TRANSIENT, DB_UNAVAILABLE);
+        }
+        if (sqlState.equals("57014")) {
+            return new Classification(Kind.TRANSIENT, DB_TIMEOUT);
+        }
+        if (sqlState.startsWith("57P")) {
+            return new Classification(Kind.TRANSIENT, DB_SHUTDOWN);
+        }
+        if (sqlState.equals("40001") || sqlState.equals("40P01")) {
+            return new Classification(Kind.TRANSIENT, DB_TRANSACTION_CONFLICT);
+        }
+        if (sqlState.startsWith("53")) {
+            return new Classification(Kind.TRANSIENT, DB_INSUFFICIENT_RESOURCES);
+        }
+        return new Classification(Kind.TRANSIENT, DB_ERROR);
+    }
+
+    /** True when retrying cannot help because this record's own data caused the failure. */
+    public static boolean isPermanent(Throwable failure) {
+        return classify(failure).isPermanent();
+    }
+
+    /** True when the failure may go away by itself: retry with backoff. */
+    public static boolean isTransient(Throwable failure) {
+        return !isPermanent(failure);
+    }
+
+    /** The PostgreSQL SQLSTATE of the failure or of one of its causes, or null. */
+    public static String sqlState(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            String sqlState = sqlStateOf(t);
+            if (sqlState != null) {
+                return sqlState;
+            }
+        }
+        return null;
+    }
+
+    private static String sqlStateOf(Throwable t) {
+        if (t instanceof PgException pg) {
+            return pg.getSqlState();
+        }
+        if (t instanceof SQLException sql) {
+            return sql.getSQLState();
+        }
+        return null;
+    }
+
+    /**
+     * The Vert.x client reports a connection that went away under a query with its own exception
+     * type, and a connection it could not open or a closed pool with plain VertxExceptions whose
+     * message is all there is to go by.
+     */
+    private static boolean isClosedConnection(Throwable t) {
+        if (t instanceof ClosedConnectionException) {
+            return true;
+        }
+        String message = String.valueOf(t.getMessage()).toLowerCase(Locale.ROOT);
+        return message.contains("connection is closed")
+                || message.contains("connection refused") || message.contains("connection reset")
+                || message.contains("pool closed") || message.contains("fail to read any response from the server");
+    }
+}

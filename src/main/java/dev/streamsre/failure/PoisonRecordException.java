@@ -1,0 +1,40 @@
+package dev.streamsre.failure;
+
+/**
+ * Nack cause for a record that can never succeed (permanent failure). The connector's
+ * dead-letter-queue strategy turns it into a DLQ entry; the reason code travels with it.
+ */
+public class PoisonRecordException extends RuntimeException {
+
+    private final String reasonCode;
+    private final int attempts;
+
+    public PoisonRecordException(String reasonCode, String detail) {
+        this(reasonCode, detail, null, 1);
+    }
+
+    /**
+     * @param attempts how many times the record was tried before it was judged poison (1 for
+     *                 records that do not decode; 2 for a record isolated after its batch failed)
+     */
+    public PoisonRecordException(String reasonCode, String detail, Throwable cause, int attempts) {
+        super(reasonCode + ": " + detail, cause, false, false);
+        this.reasonCode = reasonCode;
+        this.attempts = attempts;
+    }
+
+    /** Stable reason code, e.g. {@code invalid_json} or {@code review_id_conflict}. */
+    public String reasonCode() {
+        return reasonCode;
+    }
+
+    /** Processing attempts this record had before it was dead-lettered. */
+    public int attempts() {
+        return attempts;
+    }
+
+    /** The class of the failure that condemned the record: the database's exception, if any. */
+    public String failureClassName() {
+        return getCause() != null ? getCause().getClass().getName() : getClass().getName();
+    }
+}

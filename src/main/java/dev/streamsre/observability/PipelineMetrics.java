@@ -1,0 +1,113 @@
+package dev.streamsre.observability;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+
+/**
+ * The consumer's metrics, under the names the spec's PromQL uses ({@code events_processed_total},
+ * {@code processing_duration_seconds}, ...), registered in one place so names, labels and buckets
+ * stay consistent and label values stay bounded (results, query names and reason codes only; never
+ * a key, an id or a message).
+ */
+@ApplicationScoped
+public class PipelineMetrics {
+
+    /** Latency buckets from 1 ms to 10 s, so p50..p99 resolve at every scale from a fast batch to a stall. */
+    private static final Duration[] LATENCY_BUCKETS = {
+            Duration.ofMillis(1), Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10),
+            Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250),
+            Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofMillis(2500), Duration.ofSeconds(5),
+            Duration.ofSeconds(10) };
+    private static final double[] BATCH_SIZE_BUCKETS = { 1, 10, 50, 100, 250, 500, 1000, 2000, 5000 };
+
+    /** How a record ended (the {@code result} label of {@code events_processed_total}). */
+    public enum Result {
+        /** Written to {@code reviews}. */
+        SUCCESS("success"),
+        /** Recognised as already applied; skipped. */
+        DUPLICATE("duplicate"),
+        /** Dead-lettered. */
+        DLQ("dlq"),
+        /** Its write failed for a transient reason; it is retried and counted again when it ends. */
+        FAIL("fail");
+
+        private final String label;
+
+        Result(String label) {
+            this.label = label;
+        }
+    }
+
+    private final MeterRegistry registry;
+    private final Counter consumed;
+    private final Map<Result, Counter> processed = new ConcurrentHashMap<>();
+    private final Timer processingDuration;
+    private final Map<String, Timer> queryDurations = new ConcurrentHashMap<>();
+    private final Map<String, Counter> deadLettered = new ConcurrentHashMap<>();
+    private final Counter retries;
+    private final DistributionSummary batchSize;
+
+    PipelineMetrics(MeterRegistry registry) {
+        this.registry = registry;
+        this.consumed = Counter.builder("events_consumed")
+                .description("Records received from the main topic").register(registry);
+        for (Result result : Result.values()) {
+            processed.put(result, Counter.builder("events_processed").tag("result", result.label)
+                    .description("Records by how their processing ended").register(registry));
+        }
+        this.processingDuration = Timer.builder("processing_duration")
+                .description("Time from receiving a record's batch to settling the record")
+                .serviceLevelObjectives(LATENCY_BUCKETS).register(registry);
+        this.retries = Counter.builder("retries")
+                .description("Retries of database writes after transient failures").register(registry);
+        this.batchSize = DistributionSummary.builder("consumer_batch_size")
+                .description("Records per batch handed over by the Kafka connector")
+                .serviceLevelObjectives(BATCH_SIZE_BUCKETS).register(registry);
+    }
+
+    public void consumed(int records) {
+        consumed.increment(records);
+        batchSize.record(records);
+    }
+
+    public void processed(Result result, int records) {
+        if (records > 0) {
+            processed.get(result).increment(records);
+        }
+    }
+
+    /** Records the processing time of {@code records} records that took {@code nanos} each. */
+    public void processingTime(long nanos, int records) {
+        for (int i = 0; i < records; i++) {
+            processingDuration.record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /** A timer for one named database statement ({@code db_query_duration_seconds{query}}). */
+    public Timer query(String name) {
+        return queryDurations.computeIfAbsent(name, n -> Timer.builder("db_query_duration")
+                .tag("query", n).description("Database statement latency")
+                .serviceLevelObjectives(LATENCY_BUCKETS).register(registry));
+    }
+
+    public void deadLettered(String reasonCode) {
+        deadLettered.computeIfAbsent(reasonCode, r -> Counter.builder("dlq_events").tag("reason", r)
+                .description("Records dead-lettered, by reason code").register(registry)).increment();
+    }
+
+    public void retried() {
+        retries.increment();
+    }
+
+    /** Registers a gauge read on every scrape. */
+    public void gauge(String name, String description, Supplier<Number> value) {
+        io.micrometer.core.instrument.Gauge.builder(name, value).description(description).register(registry);
+    }
+}

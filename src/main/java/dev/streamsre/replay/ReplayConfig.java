@@ -1,0 +1,47 @@
+package dev.streamsre.replay;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * What replay mode takes from {@code dlq_events} and how. Every filter is optional; the filters
+ * combine with AND. Environment form: {@code STREAMSRE_REPLAY_REASONS=invalid_json,review_id_conflict},
+ * {@code STREAMSRE_REPLAY_SINCE=2026-11-25T10:00:00Z}, {@code STREAMSRE_REPLAY_DRY_RUN=true}, ...
+ */
+@ConfigMapping(prefix = "streamsre.replay")
+public interface ReplayConfig {
+
+    /** Only entries with one of these reason codes. */
+    Optional<List<String>> reasons();
+
+    /** Only entries that first failed at or after this instant (ISO-8601, e.g. 2026-11-25T10:00:00Z). */
+    Optional<Instant> since();
+
+    /** Only entries that first failed before this instant. */
+    Optional<Instant> until();
+
+    /** Only these {@code dlq_events.id}s. */
+    Optional<List<Long>> ids();
+
+    /** At most this many entries per run, oldest first. */
+    @WithDefault("100")
+    int limit();
+
+    /** List what would be replayed and change nothing. */
+    @WithDefault("false")
+    boolean dryRun();
+
+    /**
+     * An entry replayed this many times without success is parked: later runs skip it (and say so)
+     * unless {@link #force()} is set.
+     */
+    @WithDefault("3")
+    int maxReplays();
+
+    /** Replay parked entries too, and entries past {@link #maxReplays()}. */
+    @WithDefault("false")
+    boolean force();
+}
