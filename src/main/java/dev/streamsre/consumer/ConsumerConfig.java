@@ -37,4 +37,8 @@ public interface ConsumerConfig {
      */
     @WithDefault("30s")
     String statementTimeout();
+
+    /** How often consumer_lag and consumer_lag_seconds are sampled (Quarkus scheduler syntax: 10s, 1m). */
+    @WithDefault("10s")
+    String lagSampleInterval();
 }

@@ -25,7 +25,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -36,6 +38,7 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.eclipse.microprofile.reactive.messaging.Metadata;
 import org.jboss.logging.Logger;
+import org.jboss.logging.MDC;
 
 /**
  * Consumer mode's heart: takes a batch of records from the main topic, writes the valid events in
@@ -200,6 +203,28 @@ public class EventConsumer {
                         .toArray(CompletableFuture[]::new)));
     }
 
+    /**
+     * One line per dead letter, with the fields also in the MDC so that JSON logs carry them as
+     * fields; the database's exception, if there is one, is attached.
+     */
+    private static void logDeadLetter(KafkaRecord<?, ?> record, long offset, PoisonRecordException reason, UUID eventId) {
+        Map<String, Object> fields = new LinkedHashMap<>();
+        fields.put("reason", reason.reasonCode());
+        fields.put("topic", record.getTopic());
+        fields.put("partition", record.getPartition());
+        fields.put("offset", offset);
+        fields.put("event_id", eventId);
+        fields.put("attempts", reason.attempts());
+        fields.forEach((name, value) -> MDC.put(name, String.valueOf(value)));
+        try {
+            LOG.warnf(reason.getCause(), "dead-lettering record: reason=%s topic=%s partition=%d offset=%d event_id=%s"
+                    + " attempts=%d error=%s", reason.reasonCode(), record.getTopic(), record.getPartition(), offset,
+                    eventId, reason.attempts(), reason.getMessage());
+        } finally {
+            fields.keySet().forEach(MDC::remove);
+        }
+    }
+
     /** Records of an incoming batch are always {@link IncomingKafkaRecord}s; only they know their offset. */
     static long offsetOf(KafkaRecord<?, ?> record) {
         return ((IncomingKafkaRecord<?, ?>) record).getOffset();
@@ -212,9 +237,7 @@ public class EventConsumer {
     private CompletionStage<Void> deadLetter(KafkaRecord<byte[], byte[]> record, PoisonRecordException reason,
             UUID eventId) {
         long offset = offsetOf(record);
-        LOG.warnf("dead-lettering record: reason=%s topic=%s partition=%d offset=%d event_id=%s attempts=%d error=%s",
-                reason.reasonCode(), record.getTopic(), record.getPartition(), offset, eventId, reason.attempts(),
-                reason.getMessage());
+        logDeadLetter(record, offset, reason, eventId);
         metrics.processed(Result.DLQ, 1);
         metrics.deadLettered(reason.reasonCode());
         RecordHeaders why = new RecordHeaders();

@@ -2,12 +2,14 @@ package dev.streamsre.observability;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
@@ -86,7 +88,7 @@ public class PipelineMetrics {
     /** Records the processing time of {@code records} records that took {@code nanos} each. */
     public void processingTime(long nanos, int records) {
         for (int i = 0; i < records; i++) {
-            processingDuration.record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+            processingDuration.record(nanos, TimeUnit.NANOSECONDS);
         }
     }
 
@@ -107,7 +109,7 @@ public class PipelineMetrics {
     }
 
     /** Registers a gauge read on every scrape. */
-    public void gauge(String name, String description, Supplier<Number> value) {
-        io.micrometer.core.instrument.Gauge.builder(name, value).description(description).register(registry);
+    public void gauge(String name, String description, Supplier<Number> value, String... tags) {
+        Gauge.builder(name, value).description(description).tags(tags).register(registry);
     }
 }

@@ -4,6 +4,9 @@ import dev.streamsre.event.EventCodec;
 import dev.streamsre.kafka.TopicCheck;
 import dev.streamsre.producer.EventGenerator.GeneratedRecord;
 import dev.streamsre.producer.EventGenerator.Kind;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Clock;
 import java.time.Duration;
@@ -48,11 +51,13 @@ public class LoadProducer {
     private final String topic;
     private final EventCodec codec = new EventCodec();
 
+    private final MeterRegistry registry;
     private volatile boolean stopRequested;
 
     LoadProducer(ProducerModeConfig config,
             @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers,
-            @ConfigProperty(name = "streamsre.topic") String topic) {
+            @ConfigProperty(name = "streamsre.topic") String topic, MeterRegistry registry) {
+        this.registry = registry;
         this.config = config;
         this.bootstrapServers = bootstrapServers;
         this.topic = topic;
@@ -68,6 +73,7 @@ public class LoadProducer {
         long seed = config.seed().orElseGet(() -> ThreadLocalRandom.current().nextLong());
         EventGenerator generator = new EventGenerator(config, codec, seed, Clock.systemUTC());
         Counters counters = new Counters();
+        registerMetrics(counters);
         CountDownLatch finished = new CountDownLatch(1);
         Thread stopHook = new Thread(() -> {
             stopRequested = true;
@@ -176,6 +182,18 @@ public class LoadProducer {
     }
 
     /** Send outcomes, updated from the Kafka I/O thread's callbacks. */
+    /** What the producer sent, had acknowledged and failed, and the rate it aims at, on /q/metrics. */
+    private void registerMetrics(Counters counters) {
+        FunctionCounter.builder("producer_events_sent", counters.sent, LongAdder::sum)
+                .description("Records handed to the Kafka client").register(registry);
+        FunctionCounter.builder("producer_events_acked", counters.acked, LongAdder::sum)
+                .description("Records acknowledged by the broker").register(registry);
+        FunctionCounter.builder("producer_send_errors", counters.errors, LongAdder::sum)
+                .description("Records whose send failed").register(registry);
+        Gauge.builder("producer_target_rate_per_second", config, c -> c.ratePerSec())
+                .description("Configured rate in records/s (0: as fast as possible)").register(registry);
+    }
+
     private static final class Counters {
         final LongAdder sent = new LongAdder();
         final LongAdder acked = new LongAdder();

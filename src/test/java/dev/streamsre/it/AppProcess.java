@@ -8,6 +8,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The packaged application ({@code target/quarkus-app/quarkus-run.jar}) running as a real, separate
@@ -117,6 +119,16 @@ public final class AppProcess implements AutoCloseable {
             sleep(100);
         }
         throw new AssertionError("no '" + text + "' within " + timeout + "; output:\n" + output());
+    }
+
+    /** The HTTP port Quarkus chose (tests start the app with port 0), once it is listening. */
+    public int httpPort() {
+        awaitOutput("Listening on: http://", Duration.ofSeconds(60));
+        Matcher matcher = Pattern.compile("Listening on: http://[^:]+:(\\d+)").matcher(output());
+        if (!matcher.find()) {
+            throw new AssertionError("no HTTP port in the output:\n" + output());
+        }
+        return Integer.parseInt(matcher.group(1));
     }
 
     static void sleep(long millis) {

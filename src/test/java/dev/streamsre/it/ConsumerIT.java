@@ -2,7 +2,6 @@ package dev.streamsre.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -134,9 +133,9 @@ class ConsumerIT {
         AppProcess consumer = startConsumer();
         PipelineState.await("consumer writing", Duration.ofSeconds(60),
                 () -> PipelineState.count("SELECT count(*) FROM reviews") > 10_000);
-        infra("down");
+        TestInfrastructure.infra("down");
         AppProcess.sleep(5_000);
-        infra("up");
+        TestInfrastructure.infra("up");
         // The stream goes on after the broker is back, as a real one does: the consumer must pick
         // up new records too, and commit them, with nobody restarting it.
         produce(6_000, 2);
@@ -193,16 +192,5 @@ class ConsumerIT {
                 WHERE previous_offset > source_offset AND previous_ingested_at < ingested_at""");
         assertThat(keys).as("keys exercised").isGreaterThan(1_000);
         assertThat(outOfOrder).as("events applied before an earlier event of the same key").isZero();
-    }
-
-    private static void infra(String command) throws IOException, InterruptedException {
-        ProcessBuilder builder = new ProcessBuilder("bash", System.getProperty("it.infra.script"), command)
-                .redirectErrorStream(true).inheritIO();
-        builder.environment().put("INFRA_HOME", System.getProperty("it.infra.home"));
-        builder.environment().put("KAFKA_PORT", System.getProperty("it.kafka.port"));
-        builder.environment().put("KAFKA_CONTROLLER_PORT", System.getProperty("it.kafka.controller.port"));
-        builder.environment().put("STREAMSRE_DB", "streamsre_it");
-        builder.environment().put("INFRA_OWNER_PID", "parent");
-        assertThat(builder.start().waitFor()).as("bin/infra " + command).isZero();
     }
 }

@@ -15,9 +15,13 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
 /**
@@ -68,14 +72,23 @@ public final class TestInfrastructure {
 
     /** Reads every record currently in the topic, from the beginning to the end offsets. */
     public static List<ConsumerRecord<String, byte[]>> readAll(String topic) {
+        return readAll(topic, StringDeserializer.class);
+    }
+
+    /** As {@link #readAll(String)}, with keys as the exact bytes written. */
+    public static List<ConsumerRecord<byte[], byte[]>> readAllRaw(String topic) {
+        return readAll(topic, ByteArrayDeserializer.class);
+    }
+
+    private static <K> List<ConsumerRecord<K, byte[]>> readAll(String topic, Class<?> keyDeserializer) {
         Properties properties = new Properties();
         properties.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
-        properties.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        properties.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, keyDeserializer.getName());
         properties.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         properties.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         properties.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
-        List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
-        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(properties)) {
+        List<ConsumerRecord<K, byte[]>> records = new ArrayList<>();
+        try (KafkaConsumer<K, byte[]> consumer = new KafkaConsumer<>(properties)) {
             List<TopicPartition> partitions = new ArrayList<>();
             for (PartitionInfo info : consumer.partitionsFor(topic)) {
                 partitions.add(new TopicPartition(topic, info.partition()));
@@ -92,6 +105,80 @@ public final class TestInfrastructure {
             }
         }
         return records;
+    }
+
+    /** Sends the records in order and waits until the broker has acknowledged every one. */
+    public static void send(List<ProducerRecord<byte[], byte[]>> records) {
+        Properties properties = new Properties();
+        properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+        properties.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        properties.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        properties.put(ProducerConfig.ACKS_CONFIG, "all");
+        properties.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(properties)) {
+            for (ProducerRecord<byte[], byte[]> record : records) {
+                producer.send(record).get(30, TimeUnit.SECONDS);
+            }
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot send test records", e);
+        }
+    }
+
+    /**
+     * Runs {@code bin/infra} against the test broker and database (e.g. {@code down} and {@code up}
+     * to restart the broker mid-stream), and returns its output.
+     */
+    public static String infra(String... arguments) {
+        List<String> command = new ArrayList<>(List.of("bash", System.getProperty("it.infra.script")));
+        command.addAll(List.of(arguments));
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        builder.environment().put("INFRA_HOME", System.getProperty("it.infra.home"));
+        builder.environment().put("KAFKA_PORT", System.getProperty("it.kafka.port"));
+        builder.environment().put("KAFKA_CONTROLLER_PORT", System.getProperty("it.kafka.controller.port"));
+        builder.environment().put("STREAMSRE_DB", "streamsre_it");
+        builder.environment().put("INFRA_OWNER_PID", "parent");
+        try {
+            Process process = builder.start();
+            String output = new String(process.getInputStream().readAllBytes());
+            if (process.waitFor() != 0) {
+                throw new IllegalStateException("bin/infra " + String.join(" ", arguments) + " failed:\n" + output);
+            }
+            return output;
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot run bin/infra", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Stops or starts the local PostgreSQL cluster, really breaking every connection (the outage
+     * drill). Needs the Debian cluster tools and the rights to use them, as CI has.
+     */
+    public static void postgres(String action) {
+        try {
+            String version;
+            try (var versions = java.nio.file.Files.list(java.nio.file.Path.of("/etc/postgresql"))) {
+                version = versions.map(path -> path.getFileName().toString())
+                        .max(java.util.Comparator.comparingInt(Integer::parseInt)).orElseThrow();
+            }
+            List<String> command = new ArrayList<>(List.of("pg_ctlcluster", "--skip-systemctl-redirect", version, "main",
+                    action));
+            if (action.equals("stop")) {
+                command.addAll(List.of("-m", "fast"));
+            }
+            Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+            String output = new String(process.getInputStream().readAllBytes());
+            if (process.waitFor() != 0) {
+                throw new IllegalStateException(String.join(" ", command) + " failed: " + output);
+            }
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot " + action + " PostgreSQL with pg_ctlcluster", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
     }
 
     private static boolean caughtUp(KafkaConsumer<?, ?> consumer, Collection<TopicPartition> partitions,

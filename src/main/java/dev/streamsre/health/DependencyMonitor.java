@@ -1,0 +1,98 @@
+package dev.streamsre.health;
+
+import dev.streamsre.Mode;
+import dev.streamsre.observability.PipelineMetrics;
+import dev.streamsre.sink.ReviewSink;
+import io.quarkus.scheduler.Scheduled;
+import io.smallrye.faulttolerance.api.CircuitBreakerMaintenance;
+import io.smallrye.faulttolerance.api.CircuitBreakerState;
+import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.sqlclient.Pool;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Instance;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.DescribeClusterOptions;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+
+/**
+ * Checks the consumer's dependencies, each within {@link #CHECK_TIMEOUT}: for the readiness probe
+ * when it asks, and every 5 s for the {@code dependency_up} and {@code circuit_breaker_state}
+ * gauges, so Prometheus sees a dependency go away even when no probe is polling.
+ */
+@ApplicationScoped
+public class DependencyMonitor {
+
+    /** A probe must answer well within Kubernetes' default 1 s..10 s probe timeouts. */
+    static final Duration CHECK_TIMEOUT = Duration.ofSeconds(2);
+
+    private final Mode mode;
+    private final Admin admin;
+    private final Instance<Pool> pools;
+    private final CircuitBreakerMaintenance circuits;
+    private final AtomicInteger kafkaUp = new AtomicInteger(1);
+    private final AtomicInteger postgresUp = new AtomicInteger(1);
+
+    DependencyMonitor(@ConfigProperty(name = "streamsre.mode") Mode mode, Admin admin, Instance<Pool> pools,
+            CircuitBreakerMaintenance circuits, PipelineMetrics metrics) {
+        this.mode = mode;
+        this.admin = admin;
+        this.pools = pools;
+        this.circuits = circuits;
+        if (mode == Mode.CONSUMER) {
+            metrics.gauge("dependency_up", "1 when the dependency answered its last check within 2 s, else 0",
+                    kafkaUp::get, "dependency", "kafka");
+            metrics.gauge("dependency_up", "1 when the dependency answered its last check within 2 s, else 0",
+                    postgresUp::get, "dependency", "postgresql");
+            metrics.gauge("circuit_breaker_state", "Circuit breaker state: 0 closed, 1 half-open, 2 open",
+                    () -> circuitStateValue(circuit()), "name", ReviewSink.CIRCUIT);
+        }
+    }
+
+    /** True when a broker of the cluster answered within the timeout. */
+    public Uni<Boolean> kafka() {
+        return Uni.createFrom()
+                .completionStage(() -> admin.describeCluster(new DescribeClusterOptions()
+                        .timeoutMs((int) CHECK_TIMEOUT.toMillis())).nodes().toCompletionStage())
+                .map(nodes -> !nodes.isEmpty())
+                .ifNoItem().after(CHECK_TIMEOUT).recoverWithItem(false)
+                .onFailure().recoverWithItem(false)
+                .invoke(up -> kafkaUp.set(up ? 1 : 0));
+    }
+
+    /** True when PostgreSQL answered {@code SELECT 1} within the timeout (bypassing the circuit breaker). */
+    public Uni<Boolean> postgres() {
+        return Uni.createFrom().deferred(() -> pools.get().query("SELECT 1").execute())
+                .map(rows -> true)
+                .ifNoItem().after(CHECK_TIMEOUT).recoverWithItem(false)
+                .onFailure().recoverWithItem(false)
+                .invoke(up -> postgresUp.set(up ? 1 : 0));
+    }
+
+    /** The state of the circuit breaker in front of PostgreSQL. */
+    public CircuitBreakerState circuit() {
+        try {
+            return circuits.currentState(ReviewSink.CIRCUIT);
+        } catch (IllegalArgumentException e) {
+            // Not created yet: no write has been guarded so far.
+            return CircuitBreakerState.CLOSED;
+        }
+    }
+
+    static int circuitStateValue(CircuitBreakerState state) {
+        return switch (state) {
+            case CLOSED -> 0;
+            case HALF_OPEN -> 1;
+            case OPEN -> 2;
+        };
+    }
+
+    @Scheduled(every = "5s", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+    Uni<Void> refreshGauges() {
+        if (mode != Mode.CONSUMER) {
+            return Uni.createFrom().voidItem();
+        }
+        return Uni.combine().all().unis(kafka(), postgres()).discardItems();
+    }
+}

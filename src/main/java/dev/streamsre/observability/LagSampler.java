@@ -1,0 +1,198 @@
+package dev.streamsre.observability;
+
+import dev.streamsre.Mode;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.scheduler.Scheduled;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListOffsetsResult.ListOffsetsResultInfo;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
+
+/**
+ * Samples the consumer group's lag per partition, the way Kafka's own
+ * {@code kafka-consumer-groups --describe} computes it: end offset minus the group's committed
+ * offset, through the admin client. Because it reads the group's committed offsets rather than this
+ * process's positions, every replica reports the same, correct figure after restarts and rebalances
+ * and whichever member owns a partition.
+ *
+ * <p>It also reports how old the oldest unprocessed record is ({@code consumer_lag_seconds}): the
+ * timestamp of the record at the committed offset, read with an unsubscribed consumer that commits
+ * nothing. Lag in records says how much; lag in seconds says how late, which is what users feel.
+ */
+@ApplicationScoped
+public class LagSampler {
+
+    private static final Logger LOG = Logger.getLogger(LagSampler.class);
+    private static final Duration TIMEOUT = Duration.ofSeconds(5);
+    private static final Duration PEEK_TIMEOUT = Duration.ofSeconds(2);
+
+    private final Mode mode;
+    private final Admin admin;
+    private final MeterRegistry registry;
+    private final String bootstrapServers;
+    private final String topic;
+    private final String group;
+    private final Map<TopicPartition, Long> lags = new ConcurrentHashMap<>();
+    private final Map<TopicPartition, Double> ageSeconds = new ConcurrentHashMap<>();
+    private final Set<TopicPartition> registered = new HashSet<>();
+    private KafkaConsumer<byte[], byte[]> peeker;
+    private boolean failing;
+    private boolean closed;
+
+    LagSampler(@ConfigProperty(name = "streamsre.mode") Mode mode, Admin admin, MeterRegistry registry,
+            @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers,
+            @ConfigProperty(name = "streamsre.topic") String topic,
+            @ConfigProperty(name = "streamsre.consumer.group-id") String group) {
+        this.mode = mode;
+        this.admin = admin;
+        this.registry = registry;
+        this.bootstrapServers = bootstrapServers;
+        this.topic = topic;
+        this.group = group;
+    }
+
+    @Scheduled(every = "${streamsre.consumer.lag-sample-interval}", delayed = "2s",
+            concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+    synchronized void sample() {
+        if (mode != Mode.CONSUMER || closed) {
+            return;
+        }
+        try {
+            Map<TopicPartition, Long> positions = committedOrEarliest();
+            Map<TopicPartition, ListOffsetsResultInfo> ends = offsets(positions.keySet(), OffsetSpec.latest());
+            Map<TopicPartition, Long> behind = new HashMap<>();
+            for (Map.Entry<TopicPartition, Long> position : positions.entrySet()) {
+                long lag = Math.max(0, ends.get(position.getKey()).offset() - position.getValue());
+                lags.put(position.getKey(), lag);
+                register(position.getKey());
+                if (lag == 0) {
+                    ageSeconds.put(position.getKey(), 0.0);
+                } else {
+                    behind.put(position.getKey(), position.getValue());
+                }
+            }
+            ageSeconds.putAll(ageOfRecordsAt(behind));
+            if (failing) {
+                LOG.infof("lag sampling works again: lag=%d", lags.values().stream().mapToLong(Long::longValue).sum());
+                failing = false;
+            }
+        } catch (ExecutionException | TimeoutException | RuntimeException e) {
+            if (!failing) {
+                LOG.warnf("cannot sample consumer lag (keeping the last values): %s", e.toString());
+                failing = true;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** The group's committed offset per partition; the earliest offset where it has committed none. */
+    private Map<TopicPartition, Long> committedOrEarliest() throws ExecutionException, TimeoutException,
+            InterruptedException {
+        TopicDescription description = admin.describeTopics(List.of(topic)).allTopicNames()
+                .get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).get(topic);
+        Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(group)
+                .partitionsToOffsetAndMetadata().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        Map<TopicPartition, Long> positions = new HashMap<>();
+        Set<TopicPartition> uncommitted = new HashSet<>();
+        description.partitions().forEach(info -> {
+            TopicPartition partition = new TopicPartition(topic, info.partition());
+            OffsetAndMetadata offset = committed.get(partition);
+            if (offset != null) {
+                positions.put(partition, offset.offset());
+            } else {
+                uncommitted.add(partition);
+            }
+        });
+        offsets(uncommitted, OffsetSpec.earliest()).forEach((partition, info) -> positions.put(partition, info.offset()));
+        return positions;
+    }
+
+    private Map<TopicPartition, ListOffsetsResultInfo> offsets(Set<TopicPartition> partitions, OffsetSpec spec)
+            throws ExecutionException, TimeoutException, InterruptedException {
+        if (partitions.isEmpty()) {
+            return Map.of();
+        }
+        Map<TopicPartition, OffsetSpec> request = new HashMap<>();
+        partitions.forEach(partition -> request.put(partition, spec));
+        return admin.listOffsets(request).all().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Seconds since the records at the given offsets were created; partitions not read in time are left out. */
+    private Map<TopicPartition, Double> ageOfRecordsAt(Map<TopicPartition, Long> offsets) {
+        Map<TopicPartition, Double> ages = new HashMap<>();
+        if (offsets.isEmpty()) {
+            return ages;
+        }
+        KafkaConsumer<byte[], byte[]> consumer = peeker();
+        consumer.assign(offsets.keySet());
+        offsets.forEach(consumer::seek);
+        long deadline = System.nanoTime() + PEEK_TIMEOUT.toNanos();
+        while (ages.size() < offsets.size() && System.nanoTime() < deadline) {
+            for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+                TopicPartition partition = new TopicPartition(record.topic(), record.partition());
+                if (!ages.containsKey(partition)) {
+                    ages.put(partition, Math.max(0, System.currentTimeMillis() - record.timestamp()) / 1000.0);
+                    consumer.pause(List.of(partition));
+                }
+            }
+        }
+        consumer.resume(consumer.paused());
+        return ages;
+    }
+
+    private KafkaConsumer<byte[], byte[]> peeker() {
+        if (peeker == null) {
+            peeker = new KafkaConsumer<>(Map.of(
+                    ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+                    ConsumerConfig.CLIENT_ID_CONFIG, "streamsre-lag-sampler",
+                    ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
+                    // One record per partition is all it needs.
+                    ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 64 * 1024,
+                    ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName(),
+                    ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName()));
+        }
+        return peeker;
+    }
+
+    private void register(TopicPartition partition) {
+        if (registered.add(partition)) {
+            String[] tags = { "topic", partition.topic(), "partition", String.valueOf(partition.partition()) };
+            Gauge.builder("consumer_lag", lags, m -> m.getOrDefault(partition, 0L)).tags(tags)
+                    .description("Records not yet committed by the group (end offset - committed offset)")
+                    .register(registry);
+            Gauge.builder("consumer_lag_seconds", ageSeconds, m -> m.getOrDefault(partition, 0.0)).tags(tags)
+                    .description("Age of the oldest record the group has not committed; 0 when caught up")
+                    .register(registry);
+        }
+    }
+
+    synchronized void close(@Observes ShutdownEvent event) {
+        closed = true;
+        if (peeker != null) {
+            peeker.close(Duration.ofSeconds(1));
+        }
+    }
+}

@@ -1,0 +1,328 @@
+package dev.streamsre.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.IntPredicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What an SRE sees, against real processes: probes that follow the dependencies, a lag gauge that
+ * agrees with Kafka's own tool, and every dashboard panel and alert expression answered by a real
+ * Prometheus scraping a consumer under real traffic.
+ */
+class ObservabilityIT {
+
+    private static final int PARTITIONS = 6;
+    private static final Duration PROBE_DEADLINE = Duration.ofSeconds(15);
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private final List<AppProcess> processes = new ArrayList<>();
+    private Process prometheus;
+    private String topic;
+    private String dlqTopic;
+    private String group;
+
+    @BeforeEach
+    void freshTopicsGroupAndTables() {
+        topic = TestInfrastructure.createTopic("it-obs", PARTITIONS);
+        dlqTopic = TestInfrastructure.createTopic("it-obs-dlq", 1);
+        group = "it-obs-" + UUID.randomUUID().toString().substring(0, 8);
+        PipelineState.resetDatabase();
+    }
+
+    @AfterEach
+    void stopProcesses() {
+        processes.forEach(AppProcess::close);
+        if (prometheus != null) {
+            prometheus.destroyForcibly();
+        }
+    }
+
+    @Test
+    void readinessFollowsPostgresAndKafkaWhileLivenessStaysUp() {
+        int port = startConsumer(Map.of()).httpPort();
+        awaitStatus(port, "/q/health/ready", code -> code == 200, Duration.ofSeconds(30));
+        assertThat(status(port, "/q/health/started")).isEqualTo(200);
+
+        TestInfrastructure.postgres("stop");
+        double postgresDown;
+        try {
+            postgresDown = awaitStatus(port, "/q/health/ready", code -> code == 503, PROBE_DEADLINE);
+            assertThat(status(port, "/q/health/live")).as("liveness checks no dependency").isEqualTo(200);
+        } finally {
+            TestInfrastructure.postgres("start");
+        }
+        double postgresBack = awaitStatus(port, "/q/health/ready", code -> code == 200, PROBE_DEADLINE);
+
+        TestInfrastructure.infra("down");
+        double kafkaDown;
+        try {
+            kafkaDown = awaitStatus(port, "/q/health/ready", code -> code == 503, PROBE_DEADLINE);
+            assertThat(status(port, "/q/health/live")).as("liveness checks no dependency").isEqualTo(200);
+        } finally {
+            TestInfrastructure.infra("up");
+        }
+        double kafkaBack = awaitStatus(port, "/q/health/ready", code -> code == 200, PROBE_DEADLINE);
+        System.out.printf("probe transitions: PostgreSQL stopped -> ready 503 after %.1f s; started -> 200 after"
+                + " %.1f s; broker stopped -> 503 after %.1f s; started -> 200 after %.1f s%n",
+                postgresDown, postgresBack, kafkaDown, kafkaBack);
+    }
+
+    @Test
+    void lagGaugeAgreesWithKafkasConsumerGroupCommand() {
+        produce(30_000, 0);
+        // A rate limit of 1 event/s lets each consumer take one batch and then wait: the committed
+        // offsets, and so the lag, stand still. Two members: each must report the whole group.
+        Map<String, String> slow = Map.of("CONSUMER_RATE_LIMIT", "1", "STREAMSRE_CONSUMER_LAG_SAMPLE_INTERVAL", "1s");
+        int first = startConsumer(slow).httpPort();
+        int second = startConsumer(slow).httpPort();
+        PipelineState.await("some events landed", Duration.ofSeconds(60),
+                () -> PipelineState.count("SELECT count(*) FROM reviews") > 0);
+
+        Map<Integer, Long> kafkaSays = Map.of();
+        Map<Integer, Long> previous = null;
+        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        while (System.nanoTime() < deadline) {
+            kafkaSays = describeGroupLag();
+            if (kafkaSays.equals(previous) && kafkaSays.size() == PARTITIONS) {
+                break;
+            }
+            previous = kafkaSays;
+            AppProcess.sleep(3_000);
+        }
+        AppProcess.sleep(3_000); // a sample after the offsets settled
+        long total = kafkaSays.values().stream().mapToLong(Long::longValue).sum();
+        assertThat(total).as("a real backlog").isGreaterThan(10_000);
+        for (int port : List.of(first, second)) {
+            String metrics = get(port, "/q/metrics").body();
+            assertThat(gaugeByPartition(metrics, "consumer_lag")).as("consumer_lag on port " + port)
+                    .isEqualTo(kafkaSays);
+            Map<Integer, Double> ages = gaugeByPartitionRaw(metrics, "consumer_lag_seconds");
+            kafkaSays.forEach((partition, lag) -> assertThat(ages.get(partition))
+                    .as("age of the oldest unprocessed record, partition " + partition + " (lag " + lag + ")")
+                    .matches(age -> lag > 0 ? age > 0 : age == 0));
+        }
+        System.out.printf("lag check: consumer_lag on both members = kafka-consumer-groups --describe = %s (total %d)%n",
+                kafkaSays, total);
+    }
+
+    @Test
+    void prometheusAnswersEveryDashboardPanelAndAlertExpression() throws Exception {
+        AppProcess producer = AppProcess.start("producer", Map.of("KAFKA_TOPIC", topic, "RATE_PER_SEC", "500",
+                "DURATION", "3m", "POISON_PCT", "2", "DUPLICATE_PCT", "2"));
+        processes.add(producer);
+        int producerPort = producer.httpPort();
+        int consumerPort = startConsumer(Map.of("STREAMSRE_CONSUMER_LAG_SAMPLE_INTERVAL", "1s")).httpPort();
+        int prometheusPort = startPrometheus(consumerPort, producerPort);
+
+        List<String> expressions = new ArrayList<>();
+        JsonObject dashboard = new JsonObject(Files.readString(Path.of("grafana/dashboards/streamsre.json")));
+        for (Object panel : dashboard.getJsonArray("panels")) {
+            JsonArray targets = ((JsonObject) panel).getJsonArray("targets", new JsonArray());
+            for (Object target : targets) {
+                expressions.add(((JsonObject) target).getString("expr").replace("$__rate_interval", "30s"));
+            }
+        }
+        assertThat(expressions).as("dashboard expressions").hasSizeGreaterThan(10);
+        PipelineState.await("Prometheus loaded the alert rules", Duration.ofSeconds(30),
+                () -> !alertExpressions(prometheusPort).isEmpty());
+        List<String> alerts = alertExpressions(prometheusPort);
+        assertThat(alerts).as("alert rules").hasSizeGreaterThanOrEqualTo(6);
+        // An alert expression returns nothing while it does not fire; with its thresholds neutralised
+        // it must still return series, proving that every metric it reads exists.
+        for (String alert : alerts) {
+            expressions.add(neutraliseThresholds(alert));
+        }
+
+        Map<String, String> empty = new LinkedHashMap<>();
+        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        List<String> pending = new ArrayList<>(expressions);
+        while (!pending.isEmpty() && System.nanoTime() < deadline) {
+            pending.removeIf(expression -> !query(prometheusPort, expression).isEmpty());
+            if (!pending.isEmpty()) {
+                AppProcess.sleep(2_000);
+            }
+        }
+        pending.forEach(expression -> empty.put(expression, query(prometheusPort, expression).encode()));
+        assertThat(empty).as("expressions that returned no series").isEmpty();
+
+        String excerpt = get(consumerPort, "/q/metrics").body().lines()
+                .filter(line -> line.matches("^(events_|processing_duration_seconds_count|db_query_duration_seconds_count"
+                        + "|retries_total|inflight_workers|consumer_lag|dlq_events_total|circuit_breaker_state"
+                        + "|dependency_up|consumer_batch_size_count).*"))
+                .reduce("", (a, b) -> a + b + "\n");
+        System.out.println("metrics excerpt of a consumer under load:\n" + excerpt);
+        System.out.printf("real-Prometheus check: %d expressions (%d dashboard, %d alerts) all returned series%n",
+                expressions.size(), expressions.size() - alerts.size(), alerts.size());
+    }
+
+    // --- helpers
+
+    /** Replaces each comparison with a constant by one every sample passes: {@code > 10000} becomes {@code >= -Inf}. */
+    static String neutraliseThresholds(String expression) {
+        return expression.replaceAll("(?<!bool )(==|!=|>=|<=|>|<)\\s*-?[0-9][0-9.e]*(?![0-9a-z\\[])", ">= -Inf");
+    }
+
+    private int startPrometheus(int consumerPort, int producerPort) throws IOException, InterruptedException {
+        Path home = Files.createTempDirectory("it-prometheus");
+        int port;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            port = socket.getLocalPort();
+        }
+        Path rules = Path.of("prometheus/rules").toAbsolutePath();
+        Files.writeString(home.resolve("prometheus.yml"), """
+                global:
+                  scrape_interval: 1s
+                  evaluation_interval: 1s
+                rule_files:
+                  - %s/*.yml
+                scrape_configs:
+                  - job_name: streamsre-consumer
+                    metrics_path: /q/metrics
+                    static_configs:
+                      - targets: ["127.0.0.1:%d"]
+                  - job_name: streamsre-producer
+                    metrics_path: /q/metrics
+                    static_configs:
+                      - targets: ["127.0.0.1:%d"]
+                """.formatted(rules, consumerPort, producerPort));
+        prometheus = new ProcessBuilder("prometheus", "--config.file=" + home.resolve("prometheus.yml"),
+                "--storage.tsdb.path=" + home.resolve("data"), "--web.listen-address=127.0.0.1:" + port)
+                .redirectErrorStream(true).redirectOutput(home.resolve("prometheus.log").toFile()).start();
+        int prometheusPort = port;
+        PipelineState.await("Prometheus ready", Duration.ofSeconds(30), () -> status(prometheusPort, "/-/ready") == 200);
+        return port;
+    }
+
+    private static List<String> alertExpressions(int prometheusPort) {
+        List<String> expressions = new ArrayList<>();
+        JsonObject rules = new JsonObject(get(prometheusPort, "/api/v1/rules?type=alert").body());
+        for (Object group : rules.getJsonObject("data").getJsonArray("groups")) {
+            for (Object rule : ((JsonObject) group).getJsonArray("rules")) {
+                JsonObject alert = (JsonObject) rule;
+                assertThat(alert.getJsonObject("annotations").getString("runbook_url")).as(alert.getString("name"))
+                        .endsWith("runbooks/" + alert.getString("name") + ".md");
+                assertThat(Path.of("runbooks", alert.getString("name") + ".md")).exists();
+                expressions.add(alert.getString("query"));
+            }
+        }
+        return expressions;
+    }
+
+    private static JsonArray query(int prometheusPort, String expression) {
+        JsonObject answer = new JsonObject(get(prometheusPort, "/api/v1/query?query="
+                + URLEncoder.encode(expression, StandardCharsets.UTF_8)).body());
+        assertThat(answer.getString("status")).as(expression + ": " + answer.encode()).isEqualTo("success");
+        return answer.getJsonObject("data").getJsonArray("result");
+    }
+
+    /** kafka-consumer-groups --describe, LAG column per partition of our topic. */
+    private Map<Integer, Long> describeGroupLag() {
+        String output = TestInfrastructure.infra("kafka", "consumer-groups", "--bootstrap-server",
+                TestInfrastructure.bootstrapServers(), "--describe", "--group", group);
+        Map<Integer, Long> lag = new HashMap<>();
+        for (String line : output.lines().toList()) {
+            String[] columns = line.trim().split("\\s+");
+            if (columns.length >= 6 && columns[1].equals(topic) && columns[5].matches("\\d+")) {
+                lag.put(Integer.parseInt(columns[2]), Long.parseLong(columns[5]));
+            }
+        }
+        return lag;
+    }
+
+    /** A gauge's values per partition of our topic, from Prometheus' text format. */
+    private Map<Integer, Double> gaugeByPartitionRaw(String metrics, String name) {
+        Map<Integer, Double> values = new HashMap<>();
+        Pattern line = Pattern.compile("^" + name + "\\{([^}]*)\\} (\\S+)$", Pattern.MULTILINE);
+        Matcher matcher = line.matcher(metrics);
+        while (matcher.find()) {
+            Map<String, String> labels = new HashMap<>();
+            for (String label : matcher.group(1).split(",")) {
+                String[] parts = label.split("=", 2);
+                labels.put(parts[0].trim(), parts[1].replace("\"", ""));
+            }
+            if (topic.equals(labels.get("topic"))) {
+                values.put(Integer.parseInt(labels.get("partition")), Double.parseDouble(matcher.group(2)));
+            }
+        }
+        return values;
+    }
+
+    private Map<Integer, Long> gaugeByPartition(String metrics, String name) {
+        Map<Integer, Long> values = new HashMap<>();
+        gaugeByPartitionRaw(metrics, name).forEach((partition, value) -> values.put(partition, Math.round(value)));
+        return values;
+    }
+
+    private static HttpResponse<String> get(int port, String path) {
+        try {
+            return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                    .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new IllegalStateException("GET " + path + " on " + port + " failed: " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static int status(int port, String path) {
+        try {
+            return get(port, path).statusCode();
+        } catch (IllegalStateException e) {
+            return -1;
+        }
+    }
+
+    /** Polls the endpoint until its status passes; returns the seconds it took. */
+    private static double awaitStatus(int port, String path, IntPredicate expected, Duration timeout) {
+        long start = System.nanoTime();
+        int last = -1;
+        while (System.nanoTime() - start < timeout.toNanos()) {
+            last = status(port, path);
+            if (expected.test(last)) {
+                return (System.nanoTime() - start) / 1e9;
+            }
+            AppProcess.sleep(250);
+        }
+        throw new AssertionError(path + " still answered " + last + " after " + timeout);
+    }
+
+    private AppProcess startConsumer(Map<String, String> extra) {
+        Map<String, String> env = new HashMap<>(Map.of("KAFKA_TOPIC", topic, "KAFKA_DLQ_TOPIC", dlqTopic,
+                "KAFKA_GROUP_ID", group));
+        env.putAll(extra);
+        AppProcess consumer = AppProcess.start("consumer", env);
+        processes.add(consumer);
+        return consumer;
+    }
+
+    private void produce(int events, int poisonPct) {
+        AppProcess producer = AppProcess.start("producer", Map.of("KAFKA_TOPIC", topic, "RATE_PER_SEC", "0",
+                "DURATION", "0", "POISON_PCT", String.valueOf(poisonPct),
+                "STREAMSRE_PRODUCER_MAX_EVENTS", String.valueOf(events)));
+        assertThat(producer.awaitExit(Duration.ofSeconds(120))).as(producer.output()).isZero();
+    }
+}
