@@ -42,15 +42,18 @@ public final class PipelineBenchmark {
     private static final int CEILING_BATCH = 1_000;
     private static final int CEILING_CONNECTIONS = 2;
     private final Map<String, String> results = new LinkedHashMap<>();
+    private double cleanDrain;
 
     public static void main(String[] args) throws Exception {
         new PipelineBenchmark().run(Integer.getInteger("bench.events", 1_000_000),
                 Integer.getInteger("bench.producer-events", 1_000_000), Boolean.getBoolean("bench.skip-producer"),
-                System.getProperty("bench.consumer-jvm-options", "-Xmx160m -XX:+UseSerialGC -XX:MaxMetaspaceSize=96m"));
+                System.getProperty("bench.consumer-jvm-options", "-Xmx160m -XX:+UseSerialGC -XX:MaxMetaspaceSize=96m"),
+                Double.parseDouble(System.getProperty("bench.poison-pct", "1")));
         System.exit(0);
     }
 
-    private void run(int events, int producerEvents, boolean skipProducer, String jvmOptions) throws Exception {
+    private void run(int events, int producerEvents, boolean skipProducer, String jvmOptions, double poisonPct)
+            throws Exception {
         if (!skipProducer) {
             producerVersusProducerPerformance(producerEvents);
             producerRateError(1_000);
@@ -75,6 +78,7 @@ public final class PipelineBenchmark {
         double ceiling = postgresCeiling(decoded, positions, distinct);
         decoded.clear();
         consumerDrain(topic, events, distinct, ceiling, jvmOptions);
+        consumerDrainWithPoison(events, poisonPct, jvmOptions);
         print();
     }
 
@@ -265,6 +269,7 @@ public final class PipelineBenchmark {
             double span = PipelineState.count(
                     "SELECT (extract(epoch FROM max(ingested_at) - min(ingested_at)) * 1000)::bigint FROM reviews") / 1000.0;
             double drain = events / span;
+            cleanDrain = drain;
             results.put("consumer drain rate", String.format("%,.0f events/s (%,d events, first to last commit %.1f s; "
                     + "%.1f s from process start incl. JVM boot; %,d rows verified, lag 0)", drain, events, span, wall, rows));
             results.put("consumer / ceiling", String.format("%.0f %% (target >= 70 %%)", 100 * drain / ceiling));
@@ -279,6 +284,55 @@ public final class PipelineBenchmark {
             results.put("latency at 5,000/s, whole 45 s", latency(since, 0));
             results.put("latency at 5,000/s, steady (last 30 s)", latency(since, 15));
             results.put("consumer peak RSS (whole run)", peakRssMb(consumer.pid()) + " MB");
+        } finally {
+            consumer.terminate();
+            consumer.awaitExit(Duration.ofSeconds(30));
+        }
+    }
+
+    /**
+     * The same drain with poison mixed in: poison records take the dead-letter path (a nack, a DLQ
+     * send, a dlq_events row) while their neighbours land; the drain rate should stay close to the
+     * clean one. Measured from process start to the last review, so it includes the DLQ work.
+     */
+    private void consumerDrainWithPoison(int events, double poisonPct, String jvmOptions) throws Exception {
+        String topic = TestInfrastructure.createTopic("bench-poison", PARTITIONS);
+        progress("filling " + topic + " with " + events + " events, " + poisonPct + " % poison");
+        runProducer(topic, Map.of("RATE_PER_SEC", "0", "DURATION", "0", "STREAMSRE_PRODUCER_MAX_EVENTS",
+                String.valueOf(events), "STREAMSRE_PRODUCER_SEED", "43", "POISON_PCT", String.valueOf(poisonPct)));
+        Set<UUID> valid = new HashSet<>();
+        long poison = 0;
+        EventCodec codec = new EventCodec();
+        for (ConsumerRecord<String, byte[]> record : TestInfrastructure.readAll(topic)) {
+            if (codec.decode(record.value()) instanceof DecodeResult.Valid ok) {
+                valid.add(ok.event().eventId());
+            } else {
+                poison++;
+            }
+        }
+        PipelineState.resetDatabase();
+        String group = "bench-poison-" + UUID.randomUUID().toString().substring(0, 8);
+        progress(String.format("consumer draining %,d events (%,d poison)", events, poison));
+        AppProcess consumer = AppProcess.start("consumer", Map.of("KAFKA_TOPIC", topic, "KAFKA_GROUP_ID", group,
+                "KAFKA_DLQ_TOPIC", TestInfrastructure.createTopic("bench-dlq", 1)), List.of(jvmOptions.trim().split("\\s+")));
+        long finalPoison = poison;
+        try {
+            PipelineState.await("poisoned drain", Duration.ofMinutes(10),
+                    () -> PipelineState.count("SELECT count(*) FROM reviews") >= valid.size()
+                            && PipelineState.count("SELECT count(*) FROM dlq_events") >= finalPoison
+                            && PipelineState.lag(group, topic, PARTITIONS) == 0);
+            long rows = PipelineState.count("SELECT count(*) FROM reviews");
+            long dead = PipelineState.count("SELECT count(*) FROM dlq_events");
+            if (rows != valid.size() || dead != poison) {
+                throw new IllegalStateException("poisoned drain wrote " + rows + " reviews and " + dead
+                        + " dead letters, expected " + valid.size() + " and " + poison);
+            }
+            double span = PipelineState.count(
+                    "SELECT (extract(epoch FROM max(ingested_at) - min(ingested_at)) * 1000)::bigint FROM reviews") / 1000.0;
+            double drain = events / span;
+            results.put("consumer drain, " + poisonPct + " % poison", String.format("%,.0f events/s (%,d reviews and"
+                    + " %,d dead letters verified, first to last commit %.1f s)", drain, rows, dead, span));
+            results.put("poisoned / clean drain", String.format("%.0f %% (target >= 90 %%)", 100 * drain / cleanDrain));
         } finally {
             consumer.terminate();
             consumer.awaitExit(Duration.ofSeconds(30));
