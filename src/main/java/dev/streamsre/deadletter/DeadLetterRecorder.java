@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.reactive.messaging.kafka.IncomingKafkaRecord;
 import io.smallrye.reactive.messaging.kafka.KafkaRecord;
+import io.smallrye.reactive.messaging.kafka.KafkaRecordBatch;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
 import java.time.Instant;
@@ -41,20 +42,22 @@ public class DeadLetterRecorder {
     }
 
     @Incoming(CHANNEL)
-    public Uni<Void> record(KafkaRecord<byte[], byte[]> record) {
+    public Uni<Void> record(KafkaRecordBatch<byte[], byte[]> batch) {
         if (ShutdownSignal.isStopping()) {
             return Uni.createFrom().voidItem();
         }
-        DeadLetter letter = parse(record);
-        return store.record(letter)
-                .chain(() -> Uni.createFrom().completionStage(record.ack()))
+        List<KafkaRecord<byte[], byte[]>> records = batch.getRecords();
+        List<DeadLetter> letters = records.stream().map(DeadLetterRecorder::parse).toList();
+        return store.record(letters)
+                .chain(() -> Uni.createFrom().completionStage(batch.ack()))
                 .onFailure().recoverWithItem(failure -> {
                     // Transient failures are retried until shutdown; a permanent one would repeat
-                    // forever, so it is logged loudly and the entry stays only in the DLQ topic.
-                    LOG.errorf(failure, "cannot record DLQ entry in dlq_events: dlq_partition=%d dlq_offset=%d reason=%s",
-                            letter.dlqPartition(), letter.dlqOffset(), letter.reason());
+                    // forever, so it is logged loudly and the entries stay only in the DLQ topic.
+                    DeadLetter first = letters.get(0);
+                    LOG.errorf(failure, "cannot record %d DLQ entries in dlq_events: dlq_partition=%d first_dlq_offset=%d",
+                            letters.size(), first.dlqPartition(), first.dlqOffset());
                     if (!ShutdownSignal.isStopping()) {
-                        record.ack();
+                        batch.ack();
                     }
                     return null;
                 });

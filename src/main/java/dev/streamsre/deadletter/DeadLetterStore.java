@@ -61,13 +61,28 @@ public class DeadLetterStore {
         this.recordTimer = metrics.query("record_dlq");
     }
 
-    /** Stores the dead letter; transient database failures are retried like the review writes. */
+    /**
+     * Stores the dead letters in one transaction (one commit, one fsync, however many letters a DLQ
+     * poll brought); transient database failures are retried like the review writes.
+     */
     @Retry(maxRetries = -1, delay = 100, maxDuration = 0, jitter = 50)
     @ExponentialBackoff(factor = 2, maxDelay = 5_000)
     @RetryWhen(exception = RetryTransientFailures.class)
     @BeforeRetry(CountRetries.class)
     @AsynchronousNonBlocking
-    public Uni<Void> record(DeadLetter letter) {
+    public Uni<Void> record(List<DeadLetter> letters) {
+        if (letters.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        List<Tuple> rows = letters.stream().map(DeadLetterStore::arguments).toList();
+        return pools.get().withTransaction(connection -> Uni.createFrom().deferred(() -> {
+            long start = System.nanoTime();
+            return connection.preparedQuery(RECORD).executeBatch(rows)
+                    .onTermination().invoke(() -> recordTimer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS));
+        })).replaceWithVoid();
+    }
+
+    private static Tuple arguments(DeadLetter letter) {
         Tuple arguments = Tuple.tuple(List.of(letter.sourceTopic(), letter.sourcePartition(), letter.sourceOffset(),
                 letter.dlqPartition(), letter.dlqOffset()));
         arguments.addUUID(letter.eventId());
@@ -81,12 +96,7 @@ public class DeadLetterStore {
         arguments.addOffsetDateTime(letter.failedAt().atOffset(ZoneOffset.UTC));
         arguments.addLong(letter.replayOf());
         arguments.addInteger(letter.replayCount());
-        return Uni.createFrom().deferred(() -> {
-            long start = System.nanoTime();
-            return pools.get().preparedQuery(RECORD).execute(arguments)
-                    .onTermination().invoke(() -> recordTimer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS))
-                    .replaceWithVoid();
-        });
+        return arguments;
     }
 
     /** bytea: null stays null (a tombstone is not an empty value), bytes are kept exactly. */

@@ -17,6 +17,8 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.time.LocalDate;
+import java.time.YearMonth;
 import java.time.format.DateTimeParseException;
 import java.util.UUID;
 
@@ -72,19 +74,14 @@ public final class EventCodec {
         if (value.length > maxEventBytes) {
             return rejected(RejectReason.OVERSIZE, "record value is " + value.length + " bytes, limit is " + maxEventBytes);
         }
-        String text;
-        try {
-            text = StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(value))
-                    .toString();
-        } catch (CharacterCodingException e) {
-            return rejected(RejectReason.INVALID_UTF8, "record value is not valid UTF-8: " + e.getMessage());
+        String invalidUtf8 = utf8Error(value);
+        if (invalidUtf8 != null) {
+            return rejected(RejectReason.INVALID_UTF8, "record value is not valid UTF-8: " + invalidUtf8);
         }
         JsonNode root;
         try {
-            root = MAPPER.readTree(text);
+            root = parsesAsUtf8(value) ? MAPPER.readTree(value)
+                    : MAPPER.readTree(new String(value, StandardCharsets.UTF_8));
         } catch (IOException e) {
             return rejected(RejectReason.INVALID_JSON, "record value is not valid JSON: " + firstLine(e.getMessage()));
         }
@@ -132,7 +129,7 @@ public final class EventCodec {
         }
         Instant ts;
         try {
-            ts = Instant.parse(tsText.value);
+            ts = parseInstant(tsText.value);
         } catch (DateTimeParseException e) {
             return rejected(RejectReason.INVALID_FIELD, "ts '" + abbreviate(tsText.value) + "' is not an ISO-8601 instant");
         }
@@ -172,6 +169,94 @@ public final class EventCodec {
         static <T> Field<T> reject(RejectReason reason, String detail) {
             return new Field<>(null, rejected(reason, detail));
         }
+    }
+
+    /**
+     * Null when the bytes are strict UTF-8 (no overlongs, surrogates or truncated sequences), else
+     * the decoder's complaint. Pure ASCII, the common case, takes the quick loop.
+     */
+    private static String utf8Error(byte[] value) {
+        for (byte b : value) {
+            if (b < 0) {
+                try {
+                    StandardCharsets.UTF_8.newDecoder()
+                            .onMalformedInput(CodingErrorAction.REPORT)
+                            .onUnmappableCharacter(CodingErrorAction.REPORT)
+                            .decode(ByteBuffer.wrap(value));
+                    return null;
+                } catch (CharacterCodingException e) {
+                    return e.getMessage();
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Whether Jackson may parse the bytes directly, which is about twice as cheap as parsing a
+     * decoded String. Jackson guesses a byte source's encoding (a BOM, or zero bytes read as UTF-16
+     * or UTF-32), which could accept what is not UTF-8 JSON; a value that starts with '{' and holds
+     * no zero byte leaves it nothing to guess. Everything else takes the String path.
+     */
+    private static boolean parsesAsUtf8(byte[] value) {
+        if (value[0] != '{') {
+            return false;
+        }
+        for (byte b : value) {
+            if (b == 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * {@link Instant#parse}, with a direct path for the form producers write
+     * ({@code 2026-11-25T10:00:00.123456Z}): Instant.parse builds a field map per call and was 7 % of
+     * the consumer's CPU. Anything the direct path does not fully understand (other forms, invalid
+     * dates, leap seconds) goes to Instant.parse, so results and errors are Instant.parse's own.
+     */
+    static Instant parseInstant(String text) {
+        int length = text.length();
+        if (length < 20 || length > 30 || text.charAt(4) != '-' || text.charAt(7) != '-' || text.charAt(10) != 'T'
+                || text.charAt(13) != ':' || text.charAt(16) != ':' || text.charAt(length - 1) != 'Z') {
+            return Instant.parse(text);
+        }
+        int year = digits(text, 0, 4);
+        int month = digits(text, 5, 7);
+        int day = digits(text, 8, 10);
+        int hour = digits(text, 11, 13);
+        int minute = digits(text, 14, 16);
+        int second = digits(text, 17, 19);
+        int nanos = 0;
+        if (length > 20) {
+            int fractionDigits = length - 21;
+            int fraction = text.charAt(19) == '.' && fractionDigits >= 1 && fractionDigits <= 9
+                    ? digits(text, 20, length - 1) : -1;
+            if (fraction < 0) {
+                return Instant.parse(text);
+            }
+            nanos = fraction * (int) Math.pow(10, 9 - fractionDigits);
+        }
+        if (year < 0 || month < 1 || month > 12 || day < 1 || day > YearMonth.of(year, month).lengthOfMonth()
+                || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) {
+            return Instant.parse(text);
+        }
+        long epochDay = LocalDate.of(year, month, day).toEpochDay();
+        return Instant.ofEpochSecond(epochDay * 86_400 + hour * 3_600L + minute * 60L + second, nanos);
+    }
+
+    /** The decimal value of text[from, to), or -1 if any character is not an ASCII digit. */
+    private static int digits(String text, int from, int to) {
+        int value = 0;
+        for (int i = from; i < to; i++) {
+            char c = text.charAt(i);
+            if (c < '0' || c > '9') {
+                return -1;
+            }
+            value = value * 10 + (c - '0');
+        }
+        return value;
     }
 
     private static JsonNode child(JsonNode parent, String path) {

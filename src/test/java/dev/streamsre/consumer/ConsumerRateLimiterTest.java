@@ -1,0 +1,41 @@
+package dev.streamsre.consumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+class ConsumerRateLimiterTest {
+
+    @Test
+    void offByDefaultNeverWaits() {
+        ConsumerRateLimiter off = new ConsumerRateLimiter(0);
+
+        assertThat(off.enabled()).isFalse();
+        assertThat(secondsToAcquire(off, 1_000_000)).isLessThan(0.1);
+    }
+
+    @Test
+    void aBatchWaitsForTheTimeTheBatchesBeforeItReserved() {
+        ConsumerRateLimiter limiter = new ConsumerRateLimiter(1_000);
+
+        // The first batch starts at once and reserves 0.5 s; the second starts when that has passed.
+        assertThat(secondsToAcquire(limiter, 500)).isLessThan(0.1);
+        assertThat(secondsToAcquire(limiter, 500)).isBetween(0.4, 1.5);
+    }
+
+    @Test
+    void anIdleLimiterBanksNoCredit() throws InterruptedException {
+        ConsumerRateLimiter limiter = new ConsumerRateLimiter(1_000);
+        Thread.sleep(600);
+
+        assertThat(secondsToAcquire(limiter, 500)).isLessThan(0.1);
+        assertThat(secondsToAcquire(limiter, 100)).as("the idle 0.6 s were not saved up").isGreaterThan(0.3);
+    }
+
+    private static double secondsToAcquire(ConsumerRateLimiter limiter, int events) {
+        long start = System.nanoTime();
+        limiter.acquire(events).await().atMost(Duration.ofSeconds(5));
+        return (System.nanoTime() - start) / 1e9;
+    }
+}
