@@ -173,7 +173,13 @@ public class EventConsumer {
         return chain.replaceWith(outcomes);
     }
 
-    /** Acks records whose end is durable; nacks poison into the DLQ. Completes when all are settled. */
+    /**
+     * Acks records whose end is durable and nacks poison into the DLQ. Completes when the acks are
+     * done, without waiting for the DLQ sends: a poison record's offset is committed only once its
+     * DLQ copy is acknowledged by the broker anyway (the throttled strategy waits for its nack to
+     * complete), so waiting here would only add a broker round trip to every batch holding poison.
+     * Pending DLQ sends count as in flight, so a graceful stop waits for them.
+     */
     private Uni<Void> settle(Sorted sorted, List<Object> outcomes) {
         List<CompletionStage<Void>> settled = new ArrayList<>(sorted.pendingRecords.size() + sorted.poison.size());
         for (int i = 0; i < sorted.pendingRecords.size(); i++) {
@@ -181,11 +187,11 @@ public class EventConsumer {
             Object outcome = outcomes.get(i);
             if (outcome == WriteOutcome.REVIEW_ID_CONFLICT) {
                 PendingEvent event = sorted.pending.get(i);
-                settled.add(deadLetter(record, new PoisonRecordException(FailureClassifier.REVIEW_ID_CONFLICT,
+                inBackground(deadLetter(record, new PoisonRecordException(FailureClassifier.REVIEW_ID_CONFLICT,
                         "review_id '" + event.event().payload().reviewId() + "' already belongs to another event"),
                         event.event().eventId()));
             } else if (outcome instanceof PoisonRecordException poison) {
-                settled.add(deadLetter(record, poison, sorted.pending.get(i).event().eventId()));
+                inBackground(deadLetter(record, poison, sorted.pending.get(i).event().eventId()));
             } else {
                 metrics.processed(outcome == WriteOutcome.LANDED ? Result.SUCCESS : Result.DUPLICATE, 1);
                 settled.add(record.ack());
@@ -196,11 +202,16 @@ public class EventConsumer {
             settled.add(repeat.ack());
         }
         for (int i = 0; i < sorted.poison.size(); i++) {
-            settled.add(deadLetter(sorted.poison.get(i), sorted.poisonReasons.get(i), null));
+            inBackground(deadLetter(sorted.poison.get(i), sorted.poisonReasons.get(i), null));
         }
         return Uni.createFrom().completionStage(
                 CompletableFuture.allOf(settled.stream().map(CompletionStage::toCompletableFuture)
                         .toArray(CompletableFuture[]::new)));
+    }
+
+    private void inBackground(CompletionStage<Void> deadLettering) {
+        inflightRecords.incrementAndGet();
+        deadLettering.whenComplete((done, failure) -> inflightRecords.decrementAndGet());
     }
 
     /**
