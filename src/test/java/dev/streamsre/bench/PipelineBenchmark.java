@@ -148,6 +148,7 @@ public final class PipelineBenchmark {
             statement.execute("SET search_path TO ceiling");
             statement.execute(Files.readString(Path.of("src/main/resources/db/migration/V1__init.sql")));
         }
+        checkpoint();
         progress("PostgreSQL ceiling: " + events.size() + " rows, JDBC, transactions of " + CEILING_BATCH + " over "
                 + CEILING_CONNECTIONS + " connections");
         String sql = ReviewSink.INSERT_BATCH.replaceAll("\\$\\d+", "?");
@@ -239,6 +240,7 @@ public final class PipelineBenchmark {
 
     private void consumerDrain(String topic, int events, int distinct, double ceiling, String jvmOptions) throws Exception {
         PipelineState.resetDatabase();
+        checkpoint();
         String group = "bench-" + UUID.randomUUID().toString().substring(0, 8);
         progress("consumer draining " + events + " events (JVM options: " + jvmOptions + ")");
         long started = System.nanoTime();
@@ -298,6 +300,7 @@ public final class PipelineBenchmark {
             }
         }
         PipelineState.resetDatabase();
+        checkpoint();
         String group = "bench-poison-" + UUID.randomUUID().toString().substring(0, 8);
         progress(String.format("consumer draining %,d events (%,d poison)", events, poison));
         AppProcess consumer = AppProcess.start("consumer", Map.of("KAFKA_TOPIC", topic, "KAFKA_GROUP_ID", group,
@@ -349,21 +352,21 @@ public final class PipelineBenchmark {
     }
 
     /**
-     * Flushes the drain's million dirty pages before the latency run. Without it, PostgreSQL's
-     * checkpoint of the bulk load (half a GB of WAL, 50 s of writes on this machine) runs during the
-     * latency run and every commit pays for its I/O: that measures the aftermath of a bulk load, not
-     * a steady 5,000 events/s. CHECKPOINT needs a superuser (or pg_checkpoint): with local trust
-     * authentication, the postgres role.
+     * Flushes the previous phase's dirty pages before the next one starts. Without it, PostgreSQL's
+     * checkpoint of a million-row load (half a GB of WAL, up to 50 s of writes on this machine) runs
+     * during the next phase and every commit pays for its I/O: the ceiling, each drain and the
+     * latency run would each measure a different share of the previous phase's aftermath.
+     * CHECKPOINT needs a superuser (or pg_checkpoint): with local trust authentication, postgres.
      */
     private static void checkpoint() {
         String url = TestInfrastructure.databaseUrl();
         String jdbc = "jdbc:postgresql://" + url.substring(url.indexOf('@') + 1);
-        progress("CHECKPOINT, so the latency run starts from a quiet database");
+        progress("CHECKPOINT, so the next phase starts from a quiet database");
         try (Connection connection = java.sql.DriverManager.getConnection(jdbc, "postgres", "");
                 Statement statement = connection.createStatement()) {
             statement.execute("CHECKPOINT");
         } catch (SQLException e) {
-            progress("cannot CHECKPOINT as postgres (" + e.getMessage() + "); latency includes the bulk load's checkpoint");
+            progress("cannot CHECKPOINT as postgres (" + e.getMessage() + "); figures include earlier phases' checkpoints");
         }
     }
 
