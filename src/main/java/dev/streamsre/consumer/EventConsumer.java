@@ -42,9 +42,9 @@ import org.jboss.logging.MDC;
 
 /**
  * Consumer mode's heart: takes a batch of records from the main topic, writes the valid events in
- * one transaction, dead-letters the poison ones, and acknowledges every record only after its end
- * is durable. The throttled commit strategy then commits an offset once every record before it
- * has been acknowledged, so a committed offset is never ahead of the database.
+ * one transaction, dead-letters the poison ones, and acknowledges the batch only after the end of
+ * each of its records is durable. The throttled commit strategy then commits an offset once every
+ * batch before it has been acknowledged, so a committed offset is never ahead of the database.
  *
  * <p>Each of the connector's consumers delivers its batches one at a time (the returned Uni
  * completes before the next batch arrives), and a partition belongs to one consumer, so events of
@@ -90,7 +90,7 @@ public class EventConsumer {
         return rateLimiter.acquire(records.size())
                 .chain(() -> {
                     Sorted sorted = sort(records);
-                    return writeIsolatingPoison(sorted.pending).chain(outcomes -> settle(sorted, outcomes));
+                    return writeIsolatingPoison(sorted.pending).chain(outcomes -> settle(batch, sorted, outcomes));
                 })
                 .invoke(() -> metrics.processingTime(System.nanoTime() - received, records.size()))
                 .onFailure().recoverWithItem(failure -> {
@@ -174,39 +174,69 @@ public class EventConsumer {
     }
 
     /**
-     * Acks records whose end is durable and nacks poison into the DLQ. Completes when the acks are
-     * done, without waiting for the DLQ sends: a poison record's offset is committed only once its
-     * DLQ copy is acknowledged by the broker anyway (the throttled strategy waits for its nack to
-     * complete), so waiting here would only add a broker round trip to every batch holding poison.
-     * Pending DLQ sends count as in flight, so a graceful stop waits for them.
+     * Nacks poison into the DLQ, then acknowledges the batch, so that the throttled strategy
+     * commits past a poison record only once its DLQ copy is acknowledged by the broker.
+     *
+     * <p>In batch mode the connector tracks, per partition, only the batch's last record ("received"
+     * offsets); acknowledging every record of a batch one by one would leave the other offsets in
+     * the strategy's processed set forever (a Long per record: a memory leak that ended in back-to-back
+     * full GCs). So valid records are not acked one by one: the batch's last record of each partition
+     * is, once every dead letter of the batch is sent. A nacked record is acked by the connector's DLQ
+     * strategy after its send; one that is not its partition's last stays in that set until the
+     * partition is revoked (a few dozen bytes per dead letter; the connector offers no way around it).
+     *
+     * <p>Completes at once: waiting for the DLQ sends would add a broker round trip to every batch
+     * holding poison, and commits wait for them anyway. That pending work counts as in flight, so a
+     * graceful stop waits for it.
      */
-    private Uni<Void> settle(Sorted sorted, List<Object> outcomes) {
-        List<CompletionStage<Void>> settled = new ArrayList<>(sorted.pendingRecords.size() + sorted.poison.size());
+    private Uni<Void> settle(KafkaRecordBatch<byte[], byte[]> batch, Sorted sorted, List<Object> outcomes) {
+        List<CompletableFuture<Void>> deadLettered = new ArrayList<>();
+        Set<String> nacked = new HashSet<>();
         for (int i = 0; i < sorted.pendingRecords.size(); i++) {
             KafkaRecord<byte[], byte[]> record = sorted.pendingRecords.get(i);
+            PendingEvent event = sorted.pending.get(i);
             Object outcome = outcomes.get(i);
-            if (outcome == WriteOutcome.REVIEW_ID_CONFLICT) {
-                PendingEvent event = sorted.pending.get(i);
-                inBackground(deadLetter(record, new PoisonRecordException(FailureClassifier.REVIEW_ID_CONFLICT,
-                        "review_id '" + event.event().payload().reviewId() + "' already belongs to another event"),
-                        event.event().eventId()));
-            } else if (outcome instanceof PoisonRecordException poison) {
-                inBackground(deadLetter(record, poison, sorted.pending.get(i).event().eventId()));
+            PoisonRecordException poison = outcome == WriteOutcome.REVIEW_ID_CONFLICT
+                    ? new PoisonRecordException(FailureClassifier.REVIEW_ID_CONFLICT, "review_id '"
+                            + event.event().payload().reviewId() + "' already belongs to another event")
+                    : outcome instanceof PoisonRecordException isPoison ? isPoison : null;
+            if (poison != null) {
+                deadLettered.add(deadLetter(record, poison, event.event().eventId()).toCompletableFuture());
+                nacked.add(position(record));
             } else {
                 metrics.processed(outcome == WriteOutcome.LANDED ? Result.SUCCESS : Result.DUPLICATE, 1);
-                settled.add(record.ack());
             }
         }
         metrics.processed(Result.DUPLICATE, sorted.repeats.size());
-        for (KafkaRecord<byte[], byte[]> repeat : sorted.repeats) {
-            settled.add(repeat.ack());
-        }
         for (int i = 0; i < sorted.poison.size(); i++) {
-            inBackground(deadLetter(sorted.poison.get(i), sorted.poisonReasons.get(i), null));
+            deadLettered.add(deadLetter(sorted.poison.get(i), sorted.poisonReasons.get(i), null).toCompletableFuture());
+            nacked.add(position(sorted.poison.get(i)));
         }
-        return Uni.createFrom().completionStage(
-                CompletableFuture.allOf(settled.stream().map(CompletionStage::toCompletableFuture)
-                        .toArray(CompletableFuture[]::new)));
+        List<KafkaRecord<byte[], byte[]>> lastOfEachPartition = batch.getLatestOffsetRecords().values().stream()
+                .filter(record -> !nacked.contains(position(record))).toList();
+        if (deadLettered.isEmpty()) {
+            return Uni.createFrom().completionStage(ackAll(lastOfEachPartition));
+        }
+        inBackground(CompletableFuture.allOf(deadLettered.toArray(CompletableFuture[]::new))
+                .thenCompose(sent -> ackAll(lastOfEachPartition))
+                .whenComplete((done, failure) -> {
+                    if (failure != null) {
+                        // Not acknowledged: the batch stays uncommitted and is redelivered after a
+                        // restart or rebalance, where the ledger makes its landed events duplicates.
+                        LOG.errorf(failure, "dead-lettering failed; batch of %d records left uncommitted",
+                                sorted.pendingRecords.size() + sorted.repeats.size() + sorted.poison.size());
+                    }
+                }));
+        return Uni.createFrom().voidItem();
+    }
+
+    private static String position(KafkaRecord<?, ?> record) {
+        return record.getTopic() + "-" + record.getPartition() + ":" + offsetOf(record);
+    }
+
+    private static CompletableFuture<Void> ackAll(List<KafkaRecord<byte[], byte[]>> records) {
+        return CompletableFuture.allOf(records.stream().map(record -> record.ack().toCompletableFuture())
+                .toArray(CompletableFuture[]::new));
     }
 
     private void inBackground(CompletionStage<Void> deadLettering) {
