@@ -2,6 +2,7 @@ package dev.streamsre.consumer;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import java.time.Duration;
 
 /** Settings of consumer mode that are ours rather than the Kafka connector's. */
 @ConfigMapping(prefix = "streamsre.consumer")
@@ -37,6 +38,13 @@ public interface ConsumerConfig {
      */
     @WithDefault("30s")
     String statementTimeout();
+
+    /**
+     * At most one WARN line per dead-letter reason this often (every dead letter is at DEBUG, and
+     * all are in the DLQ topic and {@code dlq_events}). 0 logs every dead letter at WARN.
+     */
+    @WithDefault("10s")
+    Duration deadLetterLogInterval();
 
     /** How often consumer_lag and consumer_lag_seconds are sampled (Quarkus scheduler syntax: 10s, 1m). */
     @WithDefault("10s")

@@ -25,9 +25,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -38,7 +36,6 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.eclipse.microprofile.reactive.messaging.Metadata;
 import org.jboss.logging.Logger;
-import org.jboss.logging.MDC;
 
 /**
  * Consumer mode's heart: takes a batch of records from the main topic, writes the valid events in
@@ -64,16 +61,22 @@ public class EventConsumer {
     private final EventCodec codec;
     private final PipelineMetrics metrics;
     private final ConsumerRateLimiter rateLimiter;
+    private final DeadLetterLog deadLetterLog;
 
     EventConsumer(ReviewSink sink, ConsumerConfig config, PipelineMetrics metrics) {
         if (config.rateLimit() < 0) {
             throw new InvalidConfigurationException("streamsre.consumer.rate-limit (CONSUMER_RATE_LIMIT) must be"
                     + " 0 (no limit) or a positive number of events per second, got " + config.rateLimit());
         }
+        if (config.deadLetterLogInterval().isNegative()) {
+            throw new InvalidConfigurationException("streamsre.consumer.dead-letter-log-interval must be 0 (log every"
+                    + " dead letter) or a positive duration, got " + config.deadLetterLogInterval());
+        }
         this.sink = sink;
         this.codec = new EventCodec(config.maxEventBytes());
         this.metrics = metrics;
         this.rateLimiter = new ConsumerRateLimiter(config.rateLimit());
+        this.deadLetterLog = new DeadLetterLog(config.deadLetterLogInterval());
         metrics.gauge("inflight_workers", "Records handed to the consumer and not yet settled", inflightRecords::get);
     }
 
@@ -244,28 +247,6 @@ public class EventConsumer {
         deadLettering.whenComplete((done, failure) -> inflightRecords.decrementAndGet());
     }
 
-    /**
-     * One line per dead letter, with the fields also in the MDC so that JSON logs carry them as
-     * fields; the database's exception, if there is one, is attached.
-     */
-    private static void logDeadLetter(KafkaRecord<?, ?> record, long offset, PoisonRecordException reason, UUID eventId) {
-        Map<String, Object> fields = new LinkedHashMap<>();
-        fields.put("reason", reason.reasonCode());
-        fields.put("topic", record.getTopic());
-        fields.put("partition", record.getPartition());
-        fields.put("offset", offset);
-        fields.put("event_id", eventId);
-        fields.put("attempts", reason.attempts());
-        fields.forEach((name, value) -> MDC.put(name, String.valueOf(value)));
-        try {
-            LOG.warnf(reason.getCause(), "dead-lettering record: reason=%s topic=%s partition=%d offset=%d event_id=%s"
-                    + " attempts=%d error=%s", reason.reasonCode(), record.getTopic(), record.getPartition(), offset,
-                    eventId, reason.attempts(), reason.getMessage());
-        } finally {
-            fields.keySet().forEach(MDC::remove);
-        }
-    }
-
     /** Records of an incoming batch are always {@link IncomingKafkaRecord}s; only they know their offset. */
     static long offsetOf(KafkaRecord<?, ?> record) {
         return ((IncomingKafkaRecord<?, ?>) record).getOffset();
@@ -273,12 +254,12 @@ public class EventConsumer {
 
     /**
      * Nacks a poison record into the DLQ (the connector's dead-letter-queue strategy sends it with
-     * its original key, bytes and headers) with headers saying why, and logs one structured line.
+     * its original key, bytes and headers) with headers saying why, and tells the (throttled) log.
      */
     private CompletionStage<Void> deadLetter(KafkaRecord<byte[], byte[]> record, PoisonRecordException reason,
             UUID eventId) {
         long offset = offsetOf(record);
-        logDeadLetter(record, offset, reason, eventId);
+        deadLetterLog.deadLettered(record, offset, reason, eventId);
         metrics.processed(Result.DLQ, 1);
         metrics.deadLettered(reason.reasonCode());
         RecordHeaders why = new RecordHeaders();

@@ -75,7 +75,8 @@ class FailureHandlingIT {
         }
         TestInfrastructure.send(records);
 
-        startConsumer(Map.of());
+        // A long log window: within it, each reason gets one WARN line however many records it condemns.
+        AppProcess consumer = startConsumer(Map.of("STREAMSRE_CONSUMER_DEAD_LETTER_LOG_INTERVAL", "10m"));
         PipelineState.await("valid events landed and every poison record recorded", Duration.ofSeconds(90),
                 () -> PipelineState.count("SELECT count(*) FROM reviews") == validIds.size()
                         && PipelineState.count("SELECT count(*) FROM dlq_events") == corpus.size()
@@ -105,6 +106,13 @@ class FailureHandlingIT {
         }
         assertThat(PipelineState.count("SELECT count(*) FROM dlq_events WHERE reason = 'review_id_conflict'"
                 + " AND event_id IS NOT NULL AND exception_class IS NOT NULL")).isEqualTo(1);
+
+        String log = consumer.output();
+        for (String reason : corpus.stream().map(Poison::reason).distinct().toList()) {
+            assertThat(log.split("dead-lettering record: reason=" + reason + " ", -1)).as("WARN lines for " + reason)
+                    .hasSize(2);
+        }
+        assertThat(log).as("the connector's own line per dead letter is DEBUG").doesNotContain("SRMSG18202");
 
         // Redelivery: a new group reads the main topic and the DLQ topic again from the start.
         processes.forEach(AppProcess::terminate);
