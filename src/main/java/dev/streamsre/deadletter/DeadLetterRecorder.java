@@ -1,5 +1,6 @@
 package dev.streamsre.deadletter;
 
+import dev.streamsre.event.EventCodec;
 import dev.streamsre.failure.ShutdownSignal;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -92,7 +93,7 @@ public class DeadLetterRecorder {
                 eventIdOf(record.getPayload()), record.getKey(), record.getPayload(), original,
                 reason != null ? reason : "unknown", message, exceptionClass,
                 attempts != null ? Integer.parseInt(attempts) : 1,
-                failedAt != null ? Instant.parse(failedAt) : record.getTimestamp(),
+                failedAt != null ? EventCodec.parseInstant(failedAt) : record.getTimestamp(),
                 replayOf != null ? Long.valueOf(replayOf) : null,
                 replayCount != null ? Integer.parseInt(replayCount) : 0);
     }

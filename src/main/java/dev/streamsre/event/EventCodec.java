@@ -215,8 +215,9 @@ public final class EventCodec {
      * ({@code 2026-11-25T10:00:00.123456Z}): Instant.parse builds a field map per call and was 7 % of
      * the consumer's CPU. Anything the direct path does not fully understand (other forms, invalid
      * dates, leap seconds) goes to Instant.parse, so results and errors are Instant.parse's own.
+     * The DLQ recorder reads the {@code streamsre-dlq-failed-at} header with it too.
      */
-    static Instant parseInstant(String text) {
+    public static Instant parseInstant(String text) {
         int length = text.length();
         if (length < 20 || length > 30 || text.charAt(4) != '-' || text.charAt(7) != '-' || text.charAt(10) != 'T'
                 || text.charAt(13) != ':' || text.charAt(16) != ':' || text.charAt(length - 1) != 'Z') {
