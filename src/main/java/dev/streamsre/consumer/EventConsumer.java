@@ -1,5 +1,6 @@
 package dev.streamsre.consumer;
 
+import dev.streamsre.Mode;
 import dev.streamsre.config.InvalidConfigurationException;
 import dev.streamsre.deadletter.DeadLetterHeaders;
 import dev.streamsre.event.DecodeResult;
@@ -13,6 +14,7 @@ import dev.streamsre.sink.PendingEvent;
 import dev.streamsre.sink.ReviewSink;
 import dev.streamsre.sink.WriteOutcome;
 import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.reactive.messaging.kafka.IncomingKafkaRecord;
 import io.smallrye.reactive.messaging.kafka.KafkaRecord;
@@ -33,6 +35,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.eclipse.microprofile.reactive.messaging.Metadata;
 import org.jboss.logging.Logger;
@@ -80,6 +83,15 @@ public class EventConsumer {
         metrics.gauge("inflight_workers", "Records handed to the consumer and not yet settled", inflightRecords::get);
     }
 
+    /**
+     * Creates the consumer, and so checks its settings (see the constructor), as the application
+     * starts. CDI would otherwise create it at the first batch, where a bad setting would fail
+     * records instead of the start. Priority 1 runs before the connector's channels are connected.
+     */
+    void checkSettingsAtStart(@Observes @Priority(1) StartupEvent event) {
+        LOG.debugf("consumer settings checked: rate_limit_enabled=%s", rateLimiter.enabled());
+    }
+
     @Incoming(Channels.EVENTS_IN)
     public Uni<Void> consume(KafkaRecordBatch<byte[], byte[]> batch) {
         if (ShutdownSignal.isStopping()) {
@@ -110,8 +122,13 @@ public class EventConsumer {
      * Graceful stop, step 2 (after {@link ShutdownSignal} stopped intake and retries): waits for
      * the batches already in flight to reach the database and be acknowledged, so that the
      * connector commits their offsets as it closes and the database pool is not closed under them.
+     * Producer and replay jobs consume nothing, so they neither wait nor say so.
      */
-    void drainOnShutdown(@Observes @Priority(2) ShutdownEvent event) {
+    void drainOnShutdown(@Observes @Priority(2) ShutdownEvent event,
+            @ConfigProperty(name = "streamsre.mode") Mode mode) {
+        if (mode != Mode.CONSUMER) {
+            return;
+        }
         long deadline = System.nanoTime() + DRAIN_TIMEOUT.toNanos();
         while (inflightRecords.get() > 0 && System.nanoTime() < deadline) {
             LockSupport.parkNanos(10_000_000L);

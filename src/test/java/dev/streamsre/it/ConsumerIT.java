@@ -153,6 +153,17 @@ class ConsumerIT {
         assertThat(producer.awaitExit(Duration.ofSeconds(120))).as(producer.output()).isZero();
     }
 
+    @Test
+    void badConsumerSettingsFailTheStartNamingTheSetting() {
+        // Nothing to consume: the settings must be checked at start, not when the first batch arrives.
+        AppProcess consumer = AppProcess.start("consumer", Map.of("KAFKA_TOPIC", topic, "KAFKA_GROUP_ID", group,
+                "STREAMSRE_CONSUMER_DEAD_LETTER_LOG_INTERVAL", "-1s"));
+        processes.add(consumer);
+
+        assertThat(consumer.awaitExit(Duration.ofSeconds(60))).isNotZero();
+        assertThat(consumer.output()).contains("streamsre.consumer.dead-letter-log-interval must be 0");
+    }
+
     private AppProcess startConsumer() {
         AppProcess consumer = AppProcess.start("consumer", Map.of("KAFKA_TOPIC", topic, "KAFKA_GROUP_ID", group));
         processes.add(consumer);
