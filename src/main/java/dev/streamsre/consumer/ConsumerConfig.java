@@ -46,6 +46,18 @@ public interface ConsumerConfig {
     @WithDefault("10s")
     Duration deadLetterLogInterval();
 
+    /**
+     * How long the idempotency ledger remembers an event: {@code processed_events} rows older than
+     * this are pruned. Must be longer than the main topic's retention (checked before each pruning
+     * run); 0 keeps the ledger forever.
+     */
+    @WithDefault("14d")
+    Duration dedupeHorizon();
+
+    /** How often the ledger is pruned (Quarkus scheduler syntax: 10m, 1h). */
+    @WithDefault("10m")
+    String ledgerPruneInterval();
+
     /** How often consumer_lag and consumer_lag_seconds are sampled (Quarkus scheduler syntax: 10s, 1m). */
     @WithDefault("10s")
     String lagSampleInterval();

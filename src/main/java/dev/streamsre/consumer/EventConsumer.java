@@ -75,6 +75,10 @@ public class EventConsumer {
             throw new InvalidConfigurationException("streamsre.consumer.dead-letter-log-interval must be 0 (log every"
                     + " dead letter) or a positive duration, got " + config.deadLetterLogInterval());
         }
+        if (config.dedupeHorizon().isNegative()) {
+            throw new InvalidConfigurationException("streamsre.consumer.dedupe-horizon must be 0 (keep the ledger"
+                    + " forever) or a positive duration longer than the topic's retention, got " + config.dedupeHorizon());
+        }
         this.sink = sink;
         this.codec = new EventCodec(config.maxEventBytes());
         this.metrics = metrics;

@@ -54,6 +54,7 @@ public class PipelineMetrics {
     private final Map<String, Timer> queryDurations = new ConcurrentHashMap<>();
     private final Map<String, Counter> deadLettered = new ConcurrentHashMap<>();
     private final Counter retries;
+    private final Counter ledgerPruned;
     private final DistributionSummary batchSize;
 
     PipelineMetrics(MeterRegistry registry) {
@@ -67,6 +68,8 @@ public class PipelineMetrics {
         this.processingDuration = Timer.builder("processing_duration")
                 .description("Time from receiving a record's batch to settling the record")
                 .serviceLevelObjectives(LATENCY_BUCKETS).register(registry);
+        this.ledgerPruned = Counter.builder("ledger_pruned")
+                .description("processed_events rows deleted past the dedupe horizon").register(registry);
         this.retries = Counter.builder("retries")
                 .description("Retries of database writes after transient failures").register(registry);
         this.batchSize = DistributionSummary.builder("consumer_batch_size")
@@ -102,6 +105,11 @@ public class PipelineMetrics {
     public void deadLettered(String reasonCode) {
         deadLettered.computeIfAbsent(reasonCode, r -> Counter.builder("dlq_events").tag("reason", r)
                 .description("Records dead-lettered, by reason code").register(registry)).increment();
+    }
+
+    /** Rows of the idempotency ledger deleted past the dedupe horizon ({@code ledger_pruned_total}). */
+    public void ledgerPruned(long rows) {
+        ledgerPruned.increment(rows);
     }
 
     public void retried() {

@@ -164,8 +164,48 @@ class ConsumerIT {
         assertThat(consumer.output()).contains("streamsre.consumer.dead-letter-log-interval must be 0");
     }
 
+    @Test
+    void theLedgerForgetsEventsPastTheDedupeHorizonAndStillRecognisesTheirRedelivery() {
+        produce(4_000, 0);
+        Set<UUID> expected = PipelineState.distinctEventIds(TestInfrastructure.readAll(topic));
+        // The broker's default retention is 7 days: a 1-day horizon must be refused, an 8-day one honoured.
+        AppProcess refusing = startConsumer(Map.of("STREAMSRE_CONSUMER_DEDUPE_HORIZON", "1d",
+                "STREAMSRE_CONSUMER_LEDGER_PRUNE_INTERVAL", "1s"));
+        awaitDrained(expected.size());
+        PipelineState.execute("UPDATE processed_events SET processed_at = now() - interval '9 days'"
+                + " WHERE source_offset % 2 = 0");
+        long aged = PipelineState.count("SELECT count(*) FROM processed_events WHERE processed_at < now() - interval '8 days'");
+        assertThat(aged).isBetween(1_000L, 3_000L);
+        PipelineState.await("the pruner refused the short horizon", Duration.ofSeconds(30),
+                () -> refusing.output().contains("not pruning processed_events: streamsre.consumer.dedupe-horizon (PT24H)"
+                        + " must be longer than the retention of topic '" + topic + "' (retention.ms=604800000)"));
+        assertThat(PipelineState.count("SELECT count(*) FROM processed_events")).isEqualTo(expected.size());
+        refusing.terminate();
+
+        AppProcess pruning = startConsumer(Map.of("STREAMSRE_CONSUMER_DEDUPE_HORIZON", "8d",
+                "STREAMSRE_CONSUMER_LEDGER_PRUNE_INTERVAL", "1s"));
+        PipelineState.await("rows past the horizon pruned", Duration.ofSeconds(30),
+                () -> PipelineState.count("SELECT count(*) FROM processed_events") == expected.size() - aged);
+        PipelineState.await("the pruning logged", Duration.ofSeconds(10),
+                () -> pruning.output().contains("pruned " + aged + " processed_events rows"));
+        assertThat(PipelineState.count("SELECT count(*) FROM reviews")).isEqualTo(expected.size());
+        pruning.terminate();
+
+        // A new group reads the whole topic again: events the ledger forgot are still duplicates.
+        group = group + "-again";
+        startConsumer(Map.of());
+        awaitDrained(expected.size());
+        assertExactly(expected);
+    }
+
     private AppProcess startConsumer() {
-        AppProcess consumer = AppProcess.start("consumer", Map.of("KAFKA_TOPIC", topic, "KAFKA_GROUP_ID", group));
+        return startConsumer(Map.of());
+    }
+
+    private AppProcess startConsumer(Map<String, String> extra) {
+        Map<String, String> env = new java.util.HashMap<>(Map.of("KAFKA_TOPIC", topic, "KAFKA_GROUP_ID", group));
+        env.putAll(extra);
+        AppProcess consumer = AppProcess.start("consumer", env);
         processes.add(consumer);
         return consumer;
     }

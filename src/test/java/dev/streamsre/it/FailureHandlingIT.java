@@ -183,7 +183,7 @@ class FailureHandlingIT {
 
         long fastStart = PipelineState.count("SELECT count(*) FROM reviews");
         long fastStartNanos = System.nanoTime();
-        execute("DROP TRIGGER slow_reviews ON reviews");
+        PipelineState.execute("DROP TRIGGER slow_reviews ON reviews");
         awaitDrained(expected.size());
         double fastRate = (expected.size() - fastStart) / ((System.nanoTime() - fastStartNanos) / 1e9);
         System.out.printf("slow-database drill: %.0f events/s with a 250 ms trigger, %d events in 8 s with a 2 s"
@@ -218,7 +218,7 @@ class FailureHandlingIT {
         assertThat(PipelineState.count("SELECT sum(replay_count) FROM dlq_events")).isZero();
 
         // The operator fixes the data, then replays the conflict: it lands now.
-        execute("UPDATE reviews SET review_id = 'review-9-renamed' WHERE review_id = 'review-9'");
+        PipelineState.execute("UPDATE reviews SET review_id = 'review-9-renamed' WHERE review_id = 'review-9'");
         AppProcess replayConflict = replay(Map.of("STREAMSRE_REPLAY_REASONS", "review_id_conflict"));
         assertThat(replayConflict.awaitExit(Duration.ofSeconds(60))).as(replayConflict.output()).isZero();
         assertThat(replayConflict.output()).contains("replay summary: dry_run=false selected=1 replayed=1");
@@ -405,17 +405,9 @@ class FailureHandlingIT {
     }
 
     private static void slowDownReviews(String seconds) {
-        execute("CREATE OR REPLACE FUNCTION slow_reviews() RETURNS trigger LANGUAGE plpgsql AS $$"
+        PipelineState.execute("CREATE OR REPLACE FUNCTION slow_reviews() RETURNS trigger LANGUAGE plpgsql AS $$"
                 + " BEGIN PERFORM pg_sleep(" + seconds + "); RETURN NULL; END $$");
-        execute("CREATE OR REPLACE TRIGGER slow_reviews BEFORE INSERT ON reviews FOR EACH STATEMENT"
+        PipelineState.execute("CREATE OR REPLACE TRIGGER slow_reviews BEFORE INSERT ON reviews FOR EACH STATEMENT"
                 + " EXECUTE FUNCTION slow_reviews()");
-    }
-
-    private static void execute(String sql) {
-        try (Connection connection = PipelineState.database(); Statement statement = connection.createStatement()) {
-            statement.execute(sql);
-        } catch (SQLException e) {
-            throw new IllegalStateException(sql, e);
-        }
     }
 }

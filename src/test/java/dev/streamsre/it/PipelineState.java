@@ -52,6 +52,14 @@ public final class PipelineState {
         }
     }
 
+    public static void execute(String sql) {
+        try (Connection connection = database(); Statement statement = connection.createStatement()) {
+            statement.execute(sql);
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot run: " + sql, e);
+        }
+    }
+
     public static long count(String sql) {
         try (Connection connection = database(); Statement statement = connection.createStatement();
                 ResultSet result = statement.executeQuery(sql)) {
