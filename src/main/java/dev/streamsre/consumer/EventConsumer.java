@@ -14,7 +14,7 @@ import dev.streamsre.sink.PendingEvent;
 import dev.streamsre.sink.ReviewSink;
 import dev.streamsre.sink.WriteOutcome;
 import io.quarkus.runtime.ShutdownEvent;
-import io.quarkus.runtime.StartupEvent;
+import io.quarkus.runtime.Startup;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.reactive.messaging.kafka.IncomingKafkaRecord;
 import io.smallrye.reactive.messaging.kafka.KafkaRecord;
@@ -26,6 +26,7 @@ import jakarta.enterprise.event.Observes;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -50,6 +51,9 @@ import org.jboss.logging.Logger;
  * completes before the next batch arrives), and a partition belongs to one consumer, so events of
  * one key are applied in offset order.
  */
+// Created as the application starts (priority 1: before the connector's channels connect), so the
+// constructor's checks fail the start; CDI would otherwise create it at the first batch.
+@Startup(1)
 @ApplicationScoped
 public class EventConsumer {
 
@@ -85,15 +89,6 @@ public class EventConsumer {
         this.rateLimiter = new ConsumerRateLimiter(config.rateLimit());
         this.deadLetterLog = new DeadLetterLog(config.deadLetterLogInterval());
         metrics.gauge("inflight_workers", "Records handed to the consumer and not yet settled", inflightRecords::get);
-    }
-
-    /**
-     * Creates the consumer, and so checks its settings (see the constructor), as the application
-     * starts. CDI would otherwise create it at the first batch, where a bad setting would fail
-     * records instead of the start. Priority 1 runs before the connector's channels are connected.
-     */
-    void checkSettingsAtStart(@Observes @Priority(1) StartupEvent event) {
-        LOG.debugf("consumer settings checked: rate_limit_enabled=%s", rateLimiter.enabled());
     }
 
     @Incoming(Channels.EVENTS_IN)
@@ -214,13 +209,8 @@ public class EventConsumer {
      * graceful stop waits for it.
      */
     private Uni<Void> settle(KafkaRecordBatch<byte[], byte[]> batch, Sorted sorted, List<Object> outcomes) {
-        List<CompletableFuture<Void>> deadLettered = new ArrayList<>();
-        Set<String> nacked = new HashSet<>();
-        // One failure time for the batch's dead letters: they were judged together, and formatting
-        // an Instant per dead letter was a measurable share of what poison costs.
-        byte[] failedAt = DeadLetterHeaders.bytes(Instant.now());
+        List<Condemned> condemned = new ArrayList<>();
         for (int i = 0; i < sorted.pendingRecords.size(); i++) {
-            KafkaRecord<byte[], byte[]> record = sorted.pendingRecords.get(i);
             PendingEvent event = sorted.pending.get(i);
             Object outcome = outcomes.get(i);
             PoisonRecordException poison = outcome == WriteOutcome.REVIEW_ID_CONFLICT
@@ -228,23 +218,30 @@ public class EventConsumer {
                             + event.event().payload().reviewId() + "' already belongs to another event")
                     : outcome instanceof PoisonRecordException isPoison ? isPoison : null;
             if (poison != null) {
-                deadLettered.add(deadLetter(record, poison, event.event().eventId(), failedAt).toCompletableFuture());
-                nacked.add(position(record));
+                condemned.add(new Condemned(sorted.pendingRecords.get(i), poison, event.event().eventId()));
             } else {
                 metrics.processed(outcome == WriteOutcome.LANDED ? Result.SUCCESS : Result.DUPLICATE, 1);
             }
         }
         metrics.processed(Result.DUPLICATE, sorted.repeats.size());
         for (int i = 0; i < sorted.poison.size(); i++) {
-            deadLettered.add(deadLetter(sorted.poison.get(i), sorted.poisonReasons.get(i), null, failedAt)
+            condemned.add(new Condemned(sorted.poison.get(i), sorted.poisonReasons.get(i), null));
+        }
+        if (condemned.isEmpty()) {
+            return Uni.createFrom().completionStage(ackAll(batch.getLatestOffsetRecords().values()));
+        }
+        // One failure time for the batch's dead letters: they were judged together, and formatting
+        // an Instant per dead letter was a measurable share of what poison costs.
+        byte[] failedAt = DeadLetterHeaders.bytes(Instant.now());
+        Set<String> nacked = new HashSet<>();
+        List<CompletableFuture<Void>> deadLettered = new ArrayList<>(condemned.size());
+        for (Condemned letter : condemned) {
+            deadLettered.add(deadLetter(letter.record(), letter.reason(), letter.eventId(), failedAt)
                     .toCompletableFuture());
-            nacked.add(position(sorted.poison.get(i)));
+            nacked.add(position(letter.record()));
         }
         List<KafkaRecord<byte[], byte[]>> lastOfEachPartition = batch.getLatestOffsetRecords().values().stream()
                 .filter(record -> !nacked.contains(position(record))).toList();
-        if (deadLettered.isEmpty()) {
-            return Uni.createFrom().completionStage(ackAll(lastOfEachPartition));
-        }
         inBackground(CompletableFuture.allOf(deadLettered.toArray(CompletableFuture[]::new))
                 .thenCompose(sent -> ackAll(lastOfEachPartition))
                 .whenComplete((done, failure) -> {
@@ -258,11 +255,15 @@ public class EventConsumer {
         return Uni.createFrom().voidItem();
     }
 
+    /** A record to dead-letter, why, and its event id when it decoded. */
+    private record Condemned(KafkaRecord<byte[], byte[]> record, PoisonRecordException reason, UUID eventId) {
+    }
+
     private static String position(KafkaRecord<?, ?> record) {
         return record.getTopic() + "-" + record.getPartition() + ":" + offsetOf(record);
     }
 
-    private static CompletableFuture<Void> ackAll(List<KafkaRecord<byte[], byte[]>> records) {
+    private static CompletableFuture<Void> ackAll(Collection<KafkaRecord<byte[], byte[]>> records) {
         return CompletableFuture.allOf(records.stream().map(record -> record.ack().toCompletableFuture())
                 .toArray(CompletableFuture[]::new));
     }

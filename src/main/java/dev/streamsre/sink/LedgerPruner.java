@@ -39,9 +39,9 @@ public class LedgerPruner {
 
     private static final Logger LOG = Logger.getLogger(LedgerPruner.class);
     /** Rows per DELETE: small enough that a chunk is a short transaction, large enough to keep up. */
-    static final int CHUNK = 5_000;
+    private static final int CHUNK = 5_000;
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
-    static final String DELETE_CHUNK = """
+    private static final String DELETE_CHUNK = """
             DELETE FROM processed_events WHERE event_id IN (
                 SELECT event_id FROM processed_events
                 WHERE processed_at < now() - make_interval(secs => $1) LIMIT $2)""";

@@ -156,9 +156,7 @@ class ConsumerIT {
     @Test
     void badConsumerSettingsFailTheStartNamingTheSetting() {
         // Nothing to consume: the settings must be checked at start, not when the first batch arrives.
-        AppProcess consumer = AppProcess.start("consumer", Map.of("KAFKA_TOPIC", topic, "KAFKA_GROUP_ID", group,
-                "STREAMSRE_CONSUMER_DEAD_LETTER_LOG_INTERVAL", "-1s"));
-        processes.add(consumer);
+        AppProcess consumer = startConsumer(Map.of("STREAMSRE_CONSUMER_DEAD_LETTER_LOG_INTERVAL", "-1s"));
 
         assertThat(consumer.awaitExit(Duration.ofSeconds(60))).isNotZero();
         assertThat(consumer.output()).contains("streamsre.consumer.dead-letter-log-interval must be 0");
