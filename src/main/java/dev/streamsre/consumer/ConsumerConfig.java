@@ -25,6 +25,29 @@ public interface ConsumerConfig {
     int maxEventBytes();
 
     /**
+     * Longest {@code key}, in characters, that is accepted ({@code field_too_long} above it). At most
+     * 880: the key is indexed, and a longer value may not fit a PostgreSQL B-tree index row.
+     */
+    @WithDefault("512")
+    int maxKeyLength();
+
+    /** Longest {@code payload.review_id}, in characters (the primary key of reviews; at most 880). */
+    @WithDefault("512")
+    int maxReviewIdLength();
+
+    /** Longest {@code payload.text}, in characters. */
+    @WithDefault("65536")
+    int maxTextLength();
+
+    /**
+     * How many writes a record failing with an unclassified database error takes part in before
+     * it is dead-lettered as {@code max_retries_exceeded}; it is dead-lettered only if PostgreSQL
+     * meanwhile accepts a probe write (else the database is failing, and it is retried like an outage).
+     */
+    @WithDefault("5")
+    int maxAttempts();
+
+    /**
      * Caps throughput at this many events per second, e.g. to spare a shared database while
      * draining a backlog. 0 (the default) means no cap. Env: {@code CONSUMER_RATE_LIMIT}.
      */

@@ -33,6 +33,8 @@ public final class DeadLetterHeaders {
     public static final String SOURCE_TOPIC = "streamsre-dlq-source-topic";
     public static final String SOURCE_PARTITION = "streamsre-dlq-source-partition";
     public static final String SOURCE_OFFSET = "streamsre-dlq-source-offset";
+    /** The source record's timestamp (epoch milliseconds): tells a recreated topic's offsets apart. */
+    public static final String SOURCE_TIMESTAMP = "streamsre-dlq-source-timestamp";
 
     /** Set by replay: how many times this dead letter has been replayed, including this time. */
     public static final String REPLAY_COUNT = "streamsre-replay-count";
@@ -44,7 +46,7 @@ public final class DeadLetterHeaders {
 
     /** True for headers this pipeline or the connector added when dead-lettering or replaying. */
     public static boolean isPipelineHeader(String key) {
-        return key.startsWith(PREFIX) || key.startsWith(CONNECTOR_PREFIX);
+        return key != null && (key.startsWith(PREFIX) || key.startsWith(CONNECTOR_PREFIX));
     }
 
     /** The last value of a header as text, or null. */

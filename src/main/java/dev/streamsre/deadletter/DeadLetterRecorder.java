@@ -1,7 +1,9 @@
 package dev.streamsre.deadletter;
 
 import dev.streamsre.event.EventCodec;
+import dev.streamsre.failure.FailureClassifier;
 import dev.streamsre.failure.ShutdownSignal;
+import dev.streamsre.observability.PipelineMetrics;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.smallrye.mutiny.Uni;
@@ -27,6 +29,9 @@ import org.jboss.logging.Logger;
  * source of truth: what lands in {@code dlq_events} is exactly what the DLQ holds (including
  * records dead-lettered by other tools), and a DLQ write and a database write can never disagree.
  * Offsets are committed after the row is written; a redelivered DLQ record is one row.
+ *
+ * <p>It takes any record: a DLQ copy carries the source record's headers, and whoever can produce
+ * to the main topic can write those, so nothing here may trust a header to parse.
  */
 @ApplicationScoped
 public class DeadLetterRecorder {
@@ -37,9 +42,11 @@ public class DeadLetterRecorder {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final DeadLetterStore store;
+    private final PipelineMetrics metrics;
 
-    DeadLetterRecorder(DeadLetterStore store) {
+    DeadLetterRecorder(DeadLetterStore store, PipelineMetrics metrics) {
         this.store = store;
+        this.metrics = metrics;
     }
 
     @Incoming(CHANNEL)
@@ -47,55 +54,121 @@ public class DeadLetterRecorder {
         if (ShutdownSignal.isStopping()) {
             return Uni.createFrom().voidItem();
         }
-        List<KafkaRecord<byte[], byte[]>> records = batch.getRecords();
-        List<DeadLetter> letters = records.stream().map(DeadLetterRecorder::parse).toList();
-        return store.record(letters)
-                .chain(() -> Uni.createFrom().completionStage(batch.ack()))
-                .onFailure().recoverWithItem(failure -> {
-                    // Transient failures are retried until shutdown; a permanent one would repeat
-                    // forever, so it is logged loudly and the entries stay only in the DLQ topic.
-                    DeadLetter first = letters.get(0);
-                    LOG.errorf(failure, "cannot record %d DLQ entries in dlq_events: dlq_partition=%d first_dlq_offset=%d",
-                            letters.size(), first.dlqPartition(), first.dlqOffset());
-                    if (!ShutdownSignal.isStopping()) {
-                        batch.ack();
+        List<DeadLetter> letters = batch.getRecords().stream().map(DeadLetterRecorder::parse).toList();
+        return store.record(letters).replaceWith(true)
+                .onFailure(failure -> !FailureClassifier.isTransient(failure)).recoverWithUni(failure -> {
+                    LOG.warnf("dlq_events refused a poll of %d DLQ entries (%s); recording them one by one",
+                            letters.size(), FailureClassifier.sqlState(failure));
+                    return oneByOne(letters);
+                })
+                .chain(allRecorded -> {
+                    if (!allRecorded) {
+                        // Not acknowledged: the entries stay in the DLQ topic and its commits stop
+                        // here; the stream goes on, and a restart retries them.
+                        return Uni.createFrom().voidItem();
                     }
+                    return Uni.createFrom().completionStage(batch.ack());
+                })
+                .onFailure().recoverWithItem(failure -> {
+                    // Transient failures are retried until shutdown; then the poll is redelivered.
+                    LOG.infof("%d DLQ entries left unacknowledged for redelivery: %s", letters.size(), failure.toString());
                     return null;
                 });
     }
 
-    /** Reads a DLQ record: our headers first, the connector's as a fallback, the record itself last. */
+    /**
+     * Records each letter alone, so one that the database refuses cannot keep the others out. A
+     * letter refused with its headers (jsonb has rules headers can break) is recorded without them;
+     * one refused even so is logged at ERROR and counted, and the poll is not acknowledged.
+     */
+    private Uni<Boolean> oneByOne(List<DeadLetter> letters) {
+        Uni<Boolean> chain = Uni.createFrom().item(true);
+        for (DeadLetter letter : letters) {
+            chain = chain.chain(allSoFar -> store.record(List.of(letter)).replaceWith(true)
+                    .onFailure(failure -> !FailureClassifier.isTransient(failure)).recoverWithUni(failure -> store
+                            .record(List.of(letter.withoutHeaders("headers not recordable: SQLSTATE "
+                                    + FailureClassifier.sqlState(failure)))).replaceWith(true))
+                    .onFailure(failure -> !FailureClassifier.isTransient(failure)).recoverWithItem(failure -> {
+                        metrics.deadLetterUnrecordable();
+                        LOG.errorf(failure, "cannot record DLQ entry dlq_partition=%d dlq_offset=%d in dlq_events; it"
+                                + " stays in the DLQ topic, unacknowledged", letter.dlqPartition(), letter.dlqOffset());
+                        return false;
+                    })
+                    .map(recorded -> allSoFar && recorded));
+        }
+        return chain;
+    }
+
+    /**
+     * Reads a DLQ record: our headers first, the connector's as a fallback, the record itself last.
+     * Never throws: headers are whatever a producer wrote (the source record's own headers travel
+     * into its DLQ copy), so a header that does not parse is treated as absent, and the record is
+     * identified by its own DLQ position instead of a claimed source.
+     */
     static DeadLetter parse(KafkaRecord<byte[], byte[]> record) {
         Headers headers = record.getHeaders();
         long dlqOffset = ((IncomingKafkaRecord<?, ?>) record).getOffset();
         String sourceTopic = first(headers, DeadLetterHeaders.SOURCE_TOPIC, "dead-letter-topic");
-        String sourcePartition = first(headers, DeadLetterHeaders.SOURCE_PARTITION, "dead-letter-partition");
-        String sourceOffset = first(headers, DeadLetterHeaders.SOURCE_OFFSET, "dead-letter-offset");
-        boolean knownSource = sourceTopic != null && sourcePartition != null && sourceOffset != null;
+        Integer sourcePartition = integer(first(headers, DeadLetterHeaders.SOURCE_PARTITION, "dead-letter-partition"));
+        Long sourceOffset = longInteger(first(headers, DeadLetterHeaders.SOURCE_OFFSET, "dead-letter-offset"));
+        boolean knownSource = sourceTopic != null && !sourceTopic.isEmpty() && sourcePartition != null
+                && sourcePartition >= 0 && sourceOffset != null && sourceOffset >= 0;
+        Long sourceMillis = knownSource ? longInteger(first(headers, DeadLetterHeaders.SOURCE_TIMESTAMP, null)) : null;
         String reason = first(headers, DeadLetterHeaders.REASON, null);
         String message = first(headers, DeadLetterHeaders.ERROR_MESSAGE, "dead-letter-reason");
         String exceptionClass = first(headers, DeadLetterHeaders.EXCEPTION_CLASS, "dead-letter-exception-class-name");
-        String attempts = first(headers, DeadLetterHeaders.ATTEMPTS, null);
-        String failedAt = first(headers, DeadLetterHeaders.FAILED_AT, null);
-        String replayOf = first(headers, DeadLetterHeaders.REPLAY_OF, null);
-        String replayCount = first(headers, DeadLetterHeaders.REPLAY_COUNT, null);
+        Integer attempts = integer(first(headers, DeadLetterHeaders.ATTEMPTS, null));
+        Instant failedAt = instant(first(headers, DeadLetterHeaders.FAILED_AT, null));
+        Long replayOf = longInteger(first(headers, DeadLetterHeaders.REPLAY_OF, null));
+        Integer replayCount = integer(first(headers, DeadLetterHeaders.REPLAY_COUNT, null));
         List<DeadLetter.StoredHeader> original = new ArrayList<>();
         for (Header header : headers) {
             if (!DeadLetterHeaders.isPipelineHeader(header.key())) {
                 original.add(new DeadLetter.StoredHeader(header.key(), header.value()));
             }
         }
+        boolean replayed = replayOf != null && replayOf > 0 && replayCount != null && replayCount > 0;
         return new DeadLetter(
                 knownSource ? sourceTopic : record.getTopic(),
-                knownSource ? Integer.parseInt(sourcePartition) : record.getPartition(),
-                knownSource ? Long.parseLong(sourceOffset) : dlqOffset,
+                knownSource ? sourcePartition : record.getPartition(),
+                knownSource ? sourceOffset : dlqOffset,
+                knownSource ? (sourceMillis != null ? Instant.ofEpochMilli(sourceMillis) : null) : record.getTimestamp(),
                 record.getPartition(), dlqOffset,
                 eventIdOf(record.getPayload()), record.getKey(), record.getPayload(), original,
-                reason != null ? reason : "unknown", message, exceptionClass,
-                attempts != null ? Integer.parseInt(attempts) : 1,
-                failedAt != null ? EventCodec.parseInstant(failedAt) : record.getTimestamp(),
-                replayOf != null ? Long.valueOf(replayOf) : null,
-                replayCount != null ? Integer.parseInt(replayCount) : 0);
+                reason != null && !reason.isBlank() ? reason : "unknown", message, exceptionClass,
+                attempts != null && attempts > 0 ? attempts : 1,
+                failedAt != null ? failedAt : record.getTimestamp(),
+                replayed ? replayOf : null,
+                replayed ? replayCount : 0);
+    }
+
+    static Integer integer(String text) {
+        Long value = longInteger(text);
+        return value != null && value >= Integer.MIN_VALUE && value <= Integer.MAX_VALUE ? value.intValue() : null;
+    }
+
+    static Long longInteger(String text) {
+        if (text == null || text.isEmpty() || text.length() > 19) {
+            return null;
+        }
+        try {
+            return Long.parseLong(text);
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
+    /** An instant PostgreSQL can store (years 1..9999), or null. */
+    private static Instant instant(String text) {
+        if (text == null || text.length() > 40) {
+            return null;
+        }
+        try {
+            Instant value = EventCodec.parseInstant(text);
+            return value.getEpochSecond() < -62_135_596_800L || value.getEpochSecond() > 253_402_300_799L ? null : value;
+        } catch (java.time.format.DateTimeParseException e) {
+            return null;
+        }
     }
 
     private static String first(Headers headers, String ours, String connectors) {

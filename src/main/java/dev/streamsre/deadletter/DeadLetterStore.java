@@ -16,6 +16,7 @@ import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Instance;
+import java.nio.charset.StandardCharsets;
 import java.time.ZoneOffset;
 import java.util.Base64;
 import java.util.List;
@@ -33,7 +34,11 @@ public class DeadLetterStore {
     /**
      * Either updates the row the record was replayed from (once per replay round: a redelivered
      * copy of the same failure matches no row), or inserts a new row keyed by the failed record's
-     * source coordinates ({@code ON CONFLICT DO NOTHING}).
+     * source coordinates and timestamp ({@code ON CONFLICT DO NOTHING}).
+     *
+     * <p>A replay header is only a claim: anyone who can produce can write one. The row it names is
+     * touched only if it holds the very same key and bytes (a replay republishes them unchanged);
+     * otherwise the record is recorded as a dead letter of its own, and no other entry changes.
      */
     static final String RECORD = """
             WITH replayed AS (
@@ -42,15 +47,20 @@ public class DeadLetterStore {
                        failure_count = failure_count + 1, last_failed_at = $14,
                        last_failure_replay_count = $16, dlq_partition = $4, dlq_offset = $5
                  WHERE id = $15::bigint AND last_failure_replay_count < $16::int
+                   AND record_key IS NOT DISTINCT FROM $7::bytea AND payload IS NOT DISTINCT FROM $8::bytea
                 RETURNING id
             )
-            INSERT INTO dlq_events (source_topic, source_partition, source_offset, dlq_partition, dlq_offset,
-                                    event_id, record_key, payload, headers, reason, error_message, exception_class,
-                                    attempts, first_failed_at, last_failed_at, replay_count, last_failure_replay_count)
-            SELECT $1::text, $2::int, $3::bigint, $4::int, $5::bigint, $6::uuid, $7::bytea, $8::bytea, $9::jsonb,
-                   $10::text, $11::text, $12::text, $13::int, $14::timestamptz, $14::timestamptz, $16::int, $16::int
-             WHERE $15::bigint IS NULL OR NOT EXISTS (SELECT 1 FROM dlq_events WHERE id = $15)
-            ON CONFLICT (source_topic, source_partition, source_offset) DO NOTHING""";
+            INSERT INTO dlq_events (source_topic, source_partition, source_offset, source_timestamp, dlq_partition,
+                                    dlq_offset, event_id, record_key, payload, headers, reason, error_message,
+                                    exception_class, attempts, first_failed_at, last_failed_at, replay_count,
+                                    last_failure_replay_count)
+            SELECT $1::text, $2::int, $3::bigint, $17::timestamptz, $4::int, $5::bigint, $6::uuid, $7::bytea, $8::bytea,
+                   $9::jsonb, $10::text, $11::text, $12::text, $13::int, $14::timestamptz, $14::timestamptz,
+                   $16::int, $16::int
+             WHERE $15::bigint IS NULL OR NOT EXISTS (
+                       SELECT 1 FROM dlq_events WHERE id = $15::bigint
+                          AND record_key IS NOT DISTINCT FROM $7::bytea AND payload IS NOT DISTINCT FROM $8::bytea)
+            ON CONFLICT (source_topic, source_partition, source_offset, source_timestamp) DO NOTHING""";
 
     /** Looked up lazily: the bean exists in every mode, the datasource is inactive in producer mode. */
     private final Instance<Pool> pools;
@@ -83,8 +93,12 @@ public class DeadLetterStore {
     }
 
     private static Tuple arguments(DeadLetter letter) {
-        Tuple arguments = Tuple.tuple(List.of(letter.sourceTopic(), letter.sourcePartition(), letter.sourceOffset(),
-                letter.dlqPartition(), letter.dlqOffset()));
+        Tuple arguments = Tuple.tuple();
+        arguments.addString(letter.sourceTopic());
+        arguments.addInteger(letter.sourcePartition());
+        arguments.addLong(letter.sourceOffset());
+        arguments.addInteger(letter.dlqPartition());
+        arguments.addLong(letter.dlqOffset());
         arguments.addUUID(letter.eventId());
         addBytes(arguments, letter.key());
         addBytes(arguments, letter.payload());
@@ -96,6 +110,7 @@ public class DeadLetterStore {
         arguments.addOffsetDateTime(letter.failedAt().atOffset(ZoneOffset.UTC));
         arguments.addLong(letter.replayOf());
         arguments.addInteger(letter.replayCount());
+        arguments.addOffsetDateTime(letter.sourceTimestamp() == null ? null : letter.sourceTimestamp().atOffset(ZoneOffset.UTC));
         return arguments;
     }
 
@@ -108,12 +123,21 @@ public class DeadLetterStore {
         }
     }
 
-    /** Headers as a JSON array of {"key", "value" (base64, or null)}, in their original order. */
+    /**
+     * Headers as a JSON array of {"key", "value" (base64, or null)}, in their original order.
+     * jsonb cannot hold a NUL character, which a header key may: such a key is stored with NUL as
+     * U+FFFD, and exactly as {@code key_base64} beside it.
+     */
     static JsonArray headersJson(List<DeadLetter.StoredHeader> headers) {
         JsonArray array = new JsonArray();
         for (DeadLetter.StoredHeader header : headers) {
-            array.add(new JsonObject().put("key", header.key())
-                    .put("value", header.value() == null ? null : Base64.getEncoder().encodeToString(header.value())));
+            String key = header.key() == null ? "" : header.key();
+            JsonObject stored = new JsonObject().put("key", text(key))
+                    .put("value", header.value() == null ? null : Base64.getEncoder().encodeToString(header.value()));
+            if (key.indexOf('\u0000') >= 0) {
+                stored.put("key_base64", Base64.getEncoder().encodeToString(key.getBytes(StandardCharsets.UTF_8)));
+            }
+            array.add(stored);
         }
         return array;
     }

@@ -32,8 +32,9 @@ import java.util.UUID;
  */
 public final class EventCodec {
 
-    /** Default ceiling on a record value; larger values are rejected as {@code oversize}. */
-    public static final int DEFAULT_MAX_EVENT_BYTES = 256 * 1024;
+    /** Earliest and latest {@code ts} accepted: years 1..9999, which PostgreSQL stores and ISO-8601 writes plainly. */
+    static final Instant MIN_TS = Instant.parse("0001-01-01T00:00:00Z");
+    static final Instant MAX_TS = Instant.parse("9999-12-31T23:59:59.999999999Z");
 
     private static final ObjectMapper MAPPER = JsonMapper.builder()
             .addModule(new JavaTimeModule())
@@ -43,17 +44,14 @@ public final class EventCodec {
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
 
-    private final int maxEventBytes;
+    private final EventLimits limits;
 
     public EventCodec() {
-        this(DEFAULT_MAX_EVENT_BYTES);
+        this(EventLimits.DEFAULT);
     }
 
-    public EventCodec(int maxEventBytes) {
-        if (maxEventBytes <= 0) {
-            throw new IllegalArgumentException("maxEventBytes must be positive, was " + maxEventBytes);
-        }
-        this.maxEventBytes = maxEventBytes;
+    public EventCodec(EventLimits limits) {
+        this.limits = limits;
     }
 
     /** The JSON bytes of an event, field names as in the spec. */
@@ -71,8 +69,9 @@ public final class EventCodec {
         if (value == null || value.length == 0) {
             return rejected(RejectReason.EMPTY_VALUE, value == null ? "record value is null" : "record value is empty");
         }
-        if (value.length > maxEventBytes) {
-            return rejected(RejectReason.OVERSIZE, "record value is " + value.length + " bytes, limit is " + maxEventBytes);
+        if (value.length > limits.maxEventBytes()) {
+            return rejected(RejectReason.OVERSIZE, "record value is " + value.length + " bytes, limit is "
+                    + limits.maxEventBytes());
         }
         String invalidUtf8 = utf8Error(value);
         if (invalidUtf8 != null) {
@@ -91,7 +90,7 @@ public final class EventCodec {
         return validate(root);
     }
 
-    private static DecodeResult validate(JsonNode root) {
+    private DecodeResult validate(JsonNode root) {
         // Version and type first: a newer producer's event must read as "unknown version", not as
         // whichever field that version happened to rename.
         Field<Integer> version = intField(root, "schema_version");
@@ -119,7 +118,7 @@ public final class EventCodec {
         } catch (IllegalArgumentException e) {
             return rejected(RejectReason.INVALID_FIELD, "event_id '" + abbreviate(eventIdText.value) + "' is not a UUID");
         }
-        Field<String> key = nonBlankTextField(root, "key");
+        Field<String> key = storedTextField(root, "key", limits.maxKeyLength(), true);
         if (key.rejection != null) {
             return key.rejection;
         }
@@ -133,6 +132,10 @@ public final class EventCodec {
         } catch (DateTimeParseException e) {
             return rejected(RejectReason.INVALID_FIELD, "ts '" + abbreviate(tsText.value) + "' is not an ISO-8601 instant");
         }
+        if (ts.isBefore(MIN_TS) || ts.isAfter(MAX_TS)) {
+            return rejected(RejectReason.TIMESTAMP_OUT_OF_RANGE, "ts '" + abbreviate(tsText.value)
+                    + "' is outside years 1..9999");
+        }
         JsonNode payload = root.get("payload");
         if (payload == null || payload.isNull()) {
             return rejected(RejectReason.MISSING_FIELD, "payload is missing");
@@ -140,7 +143,7 @@ public final class EventCodec {
         if (!payload.isObject()) {
             return rejected(RejectReason.WRONG_TYPE, "payload must be an object, was " + payload.getNodeType());
         }
-        Field<String> reviewId = nonBlankTextField(payload, "payload.review_id");
+        Field<String> reviewId = storedTextField(payload, "payload.review_id", limits.maxReviewIdLength(), true);
         if (reviewId.rejection != null) {
             return reviewId.rejection;
         }
@@ -152,7 +155,7 @@ public final class EventCodec {
             return rejected(RejectReason.RATING_OUT_OF_RANGE, "payload.rating " + rating.value + " is outside "
                     + ReviewData.MIN_RATING + ".." + ReviewData.MAX_RATING);
         }
-        Field<String> reviewText = textField(payload, "payload.text");
+        Field<String> reviewText = storedTextField(payload, "payload.text", limits.maxTextLength(), false);
         if (reviewText.rejection != null) {
             return reviewText.rejection;
         }
@@ -275,12 +278,51 @@ public final class EventCodec {
         return Field.of(node.textValue());
     }
 
-    private static Field<String> nonBlankTextField(JsonNode parent, String path) {
+    /**
+     * A text field that is written to PostgreSQL: within its length limit, and made only of
+     * characters a text column stores as they are (no NUL, no half of a surrogate pair).
+     */
+    private static Field<String> storedTextField(JsonNode parent, String path, int maxLength, boolean nonBlank) {
         Field<String> field = textField(parent, path);
-        if (field.rejection == null && field.value.isBlank()) {
+        if (field.rejection != null) {
+            return field;
+        }
+        String value = field.value;
+        if (value.length() > maxLength) {
+            return Field.reject(RejectReason.FIELD_TOO_LONG, path + " is " + value.length()
+                    + " characters, limit is " + maxLength);
+        }
+        if (nonBlank && value.isBlank()) {
             return Field.reject(RejectReason.INVALID_FIELD, path + " must not be blank");
         }
+        int bad = unstorableCharacterAt(value);
+        if (bad >= 0) {
+            return Field.reject(RejectReason.INVALID_CHARACTER, path + " has " + (value.charAt(bad) == 0
+                    ? "a NUL character" : "an unpaired surrogate U+" + Integer.toHexString(value.charAt(bad)).toUpperCase())
+                    + " at index " + bad);
+        }
         return field;
+    }
+
+    /** Index of the first NUL or unpaired surrogate, or -1. */
+    static int unstorableCharacterAt(String value) {
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c == 0) {
+                return i;
+            }
+            if (Character.isHighSurrogate(c)) {
+                if (i + 1 < value.length() && Character.isLowSurrogate(value.charAt(i + 1))) {
+                    i++;
+                    continue;
+                }
+                return i;
+            }
+            if (Character.isLowSurrogate(c)) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     private static Field<Integer> intField(JsonNode parent, String path) {

@@ -24,7 +24,20 @@ public enum RejectReason {
     /** {@code schema_version} is not one this build understands. */
     UNKNOWN_SCHEMA_VERSION("unknown_schema_version"),
     /** {@code event_type} is not one this build understands. */
-    UNKNOWN_EVENT_TYPE("unknown_event_type");
+    UNKNOWN_EVENT_TYPE("unknown_event_type"),
+    /**
+     * {@code key}, {@code payload.review_id} or {@code payload.text} is longer than its limit: the
+     * limits keep every stored value inside what PostgreSQL's indexes accept (a B-tree row holds at
+     * most 2,704 bytes), so the database never refuses a valid event for its size.
+     */
+    FIELD_TOO_LONG("field_too_long"),
+    /**
+     * A stored text field holds a character PostgreSQL cannot store faithfully: NUL (text columns
+     * refuse it) or half of a surrogate pair (which would be written as '?').
+     */
+    INVALID_CHARACTER("invalid_character"),
+    /** {@code ts} is a valid instant outside years 1..9999, which PostgreSQL and ISO-8601 text round-trip. */
+    TIMESTAMP_OUT_OF_RANGE("timestamp_out_of_range");
 
     private final String code;
 

@@ -10,14 +10,14 @@ import org.eclipse.microprofile.faulttolerance.exceptions.CircuitBreakerOpenExce
 
 /**
  * The one place that decides, for every failure, whether it is the record's fault (permanent: DLQ
- * at once, no retry) or the dependency's (transient: retry with backoff, never DLQ), and gives it a
- * stable reason code for DLQ headers, logs and metric labels.
+ * at once, no retry), the dependency's (transient: retry with backoff, never DLQ), or not known
+ * (unknown), and gives it a stable reason code for DLQ headers, logs and metric labels.
  *
- * <p>Anything not positively known to be caused by the record is transient: a stalled partition
- * shows on the lag and readiness alerts and heals itself, while a record wrongly dead-lettered
- * during an outage is silent loss. That is also why no failure is ever turned into
- * "retries exhausted, dead-letter it": giving up on a transient failure is how outages become DLQ
- * floods.
+ * <p>Only failures positively known to be a dependency's are transient, and only those are retried
+ * without limit. An unknown failure is retried too, but the writer isolates the record that keeps
+ * causing it and checks that PostgreSQL accepts other writes before it gives up on that record
+ * ({@code max_retries_exceeded}): one record must not stop a partition forever, and an outage
+ * must never turn into a DLQ flood.
  */
 public final class FailureClassifier {
 
@@ -26,7 +26,12 @@ public final class FailureClassifier {
         /** Caused by the record itself: retrying cannot help; the record goes to the DLQ. */
         PERMANENT,
         /** Caused by a dependency: retry with backoff until it heals; never DLQ. */
-        TRANSIENT
+        TRANSIENT,
+        /**
+         * Neither positively the record's nor the dependency's: retried a bounded number of times
+         * on the record alone, then dead-lettered only if the database accepts other writes.
+         */
+        UNKNOWN
     }
 
     /** The verdict on one failure. */
@@ -35,12 +40,20 @@ public final class FailureClassifier {
         public boolean isPermanent() {
             return kind == Kind.PERMANENT;
         }
+
+        public boolean isTransient() {
+            return kind == Kind.TRANSIENT;
+        }
     }
 
     /** Permanent: the record's values break a data rule of the database (SQLSTATE class 22). */
     public static final String DB_DATA_EXCEPTION = "db_data_exception";
     /** Permanent: the record breaks a constraint other than the idempotency key (class 23). */
     public static final String DB_CONSTRAINT_VIOLATION = "db_constraint_violation";
+    /** Permanent: the record exceeds a limit of the database, e.g. an index row too large (class 54). */
+    public static final String DB_PROGRAM_LIMIT = "db_program_limit_exceeded";
+    /** Permanent: the record kept failing with an unknown error while the database accepted other writes. */
+    public static final String MAX_RETRIES_EXCEEDED = "max_retries_exceeded";
     /** Permanent: the review_id is already taken by a different event. */
     public static final String REVIEW_ID_CONFLICT = "review_id_conflict";
     /** Transient: connection refused, reset or closed; SQLSTATE class 08. */
@@ -53,11 +66,13 @@ public final class FailureClassifier {
     public static final String DB_TRANSACTION_CONFLICT = "db_transaction_conflict";
     /** Transient: too many connections, out of memory or disk (class 53). */
     public static final String DB_INSUFFICIENT_RESOURCES = "db_insufficient_resources";
-    /** Transient: any other error the server reported; not positively the record's fault. */
+    /** Unknown: any other error the server reported; not positively the record's fault nor the server's. */
     public static final String DB_ERROR = "db_error";
+    /** Transient: the database refused a known-good probe write too; it, not the record, is failing. */
+    public static final String DB_REFUSING_WRITES = "db_refusing_writes";
     /** Transient: the circuit breaker in front of PostgreSQL is open. */
     public static final String CIRCUIT_OPEN = "circuit_open";
-    /** Transient: a failure of unknown origin. */
+    /** Unknown: a failure of unknown origin. */
     public static final String UNEXPECTED = "unexpected_error";
 
     private FailureClassifier() {
@@ -73,6 +88,9 @@ public final class FailureClassifier {
             if (sqlState != null) {
                 return classifySqlState(sqlState);
             }
+            if (t instanceof DatabaseRefusingWritesException) {
+                return new Classification(Kind.TRANSIENT, DB_REFUSING_WRITES);
+            }
             if (t instanceof CircuitBreakerOpenException) {
                 return new Classification(Kind.TRANSIENT, CIRCUIT_OPEN);
             }
@@ -83,7 +101,7 @@ public final class FailureClassifier {
                 return new Classification(Kind.TRANSIENT, DB_UNAVAILABLE);
             }
         }
-        return new Classification(Kind.TRANSIENT, UNEXPECTED);
+        return new Classification(Kind.UNKNOWN, UNEXPECTED);
     }
 
     /** Classifies a PostgreSQL SQLSTATE (five characters, e.g. {@code 23505}). */
@@ -94,6 +112,10 @@ public final class FailureClassifier {
         if (sqlState.startsWith("23")) {
             // The idempotency key never raises one (ON CONFLICT DO NOTHING), so this is the record's.
             return new Classification(Kind.PERMANENT, DB_CONSTRAINT_VIOLATION);
+        }
+        if (sqlState.startsWith("54")) {
+            // 54000 index row too large, 54001 statement too complex...: the record's size or shape.
+            return new Classification(Kind.PERMANENT, DB_PROGRAM_LIMIT);
         }
         if (sqlState.startsWith("08")) {
             return new Classification(Kind.TRANSIENT, DB_UNAVAILABLE);
@@ -110,7 +132,7 @@ public final class FailureClassifier {
         if (sqlState.startsWith("53")) {
             return new Classification(Kind.TRANSIENT, DB_INSUFFICIENT_RESOURCES);
         }
-        return new Classification(Kind.TRANSIENT, DB_ERROR);
+        return new Classification(Kind.UNKNOWN, DB_ERROR);
     }
 
     /** True when retrying cannot help because this record's own data caused the failure. */
@@ -118,9 +140,14 @@ public final class FailureClassifier {
         return classify(failure).isPermanent();
     }
 
-    /** True when the failure may go away by itself: retry with backoff. */
+    /** True when the failure is positively a dependency's: retry with backoff, without limit. */
     public static boolean isTransient(Throwable failure) {
-        return !isPermanent(failure);
+        return classify(failure).isTransient();
+    }
+
+    /** True when the failure is neither positively the record's nor the dependency's. */
+    public static boolean isUnknown(Throwable failure) {
+        return classify(failure).kind() == Kind.UNKNOWN;
     }
 
     /** The PostgreSQL SQLSTATE of the failure or of one of its causes, or null. */

@@ -1,18 +1,21 @@
 package dev.streamsre.health;
 
 import dev.streamsre.Mode;
+import dev.streamsre.deadletter.DeadLetterSender;
 import io.smallrye.faulttolerance.api.CircuitBreakerState;
 import io.smallrye.health.api.AsyncHealthCheck;
 import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Produces;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
+import java.time.Instant;
 import org.eclipse.microprofile.health.HealthCheckResponse;
+import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
 import org.eclipse.microprofile.health.Readiness;
 
 /**
- * What {@code /q/health/ready} checks in consumer mode: Kafka, PostgreSQL and the circuit breaker,
- * each bounded by 2 s. Not ready means "do not count on me to make progress": during an outage the
+ * What {@code /q/health/ready} checks in consumer mode: Kafka, PostgreSQL, the circuit breaker
+ * (each bounded by 2 s) and whether dead letters reach the DLQ topic. Not ready means "do not count on me to make progress": during an outage the
  * consumer stays alive (liveness checks no dependency, so Kubernetes does not restart a healthy
  * process for someone else's outage) and resumes by itself.
  */
@@ -21,10 +24,13 @@ public class ReadinessChecks {
 
     private final Mode mode;
     private final DependencyMonitor monitor;
+    private final DeadLetterSender deadLetters;
 
-    ReadinessChecks(@ConfigProperty(name = "streamsre.mode") Mode mode, DependencyMonitor monitor) {
+    ReadinessChecks(@ConfigProperty(name = "streamsre.mode") Mode mode, DependencyMonitor monitor,
+            DeadLetterSender deadLetters) {
         this.mode = mode;
         this.monitor = monitor;
+        this.deadLetters = deadLetters;
     }
 
     @Produces
@@ -53,6 +59,29 @@ public class ReadinessChecks {
             CircuitBreakerState state = monitor.circuit();
             return Uni.createFrom().item(HealthCheckResponse.named("postgresql-circuit-breaker")
                     .status(state != CircuitBreakerState.OPEN).withData("state", state.name()).build());
+        };
+    }
+
+    /**
+     * Down while sends to the DLQ topic fail: the partitions holding those dead letters do not
+     * commit past them, so the consumer cannot be counted on to make progress there.
+     */
+    @Produces
+    @Readiness
+    @ApplicationScoped
+    AsyncHealthCheck deadLetterQueue() {
+        return () -> {
+            if (mode != Mode.CONSUMER) {
+                return notUsed("dead-letter-queue");
+            }
+            Instant failingSince = deadLetters.failingSince();
+            HealthCheckResponseBuilder response = HealthCheckResponse.named("dead-letter-queue")
+                    .status(failingSince == null).withData("pending", deadLetters.pending());
+            if (failingSince != null) {
+                response.withData("failing_since", failingSince.toString())
+                        .withData("error", String.valueOf(deadLetters.lastFailure()));
+            }
+            return Uni.createFrom().item(response.build());
         };
     }
 

@@ -55,6 +55,10 @@ public class PipelineMetrics {
     private final Map<String, Counter> deadLettered = new ConcurrentHashMap<>();
     private final Counter retries;
     private final Counter ledgerPruned;
+    private final Counter isolationWrites;
+    private final Counter deadLetterSendFailures;
+    private final Counter deadLettersUnsendable;
+    private final Counter deadLettersUnrecordable;
     private final DistributionSummary batchSize;
 
     PipelineMetrics(MeterRegistry registry) {
@@ -72,6 +76,17 @@ public class PipelineMetrics {
                 .description("processed_events rows deleted past the dedupe horizon").register(registry);
         this.retries = Counter.builder("retries")
                 .description("Retries of database writes after transient failures").register(registry);
+        this.isolationWrites = Counter.builder("isolation_writes")
+                .description("Extra transactions spent splitting refused batches to find the records at fault")
+                .register(registry);
+        this.deadLetterSendFailures = Counter.builder("dlq_send_failures")
+                .description("Failed attempts to send a dead letter to the DLQ topic (each is retried)").register(registry);
+        this.deadLettersUnsendable = Counter.builder("dlq_unsendable")
+                .description("Dead letters the DLQ topic can never take (e.g. too large), stored in dlq_events only")
+                .register(registry);
+        this.deadLettersUnrecordable = Counter.builder("dlq_unrecordable")
+                .description("DLQ entries dlq_events refused even without their headers (left unacknowledged)")
+                .register(registry);
         this.batchSize = DistributionSummary.builder("consumer_batch_size")
                 .description("Records per batch handed over by the Kafka connector")
                 .serviceLevelObjectives(BATCH_SIZE_BUCKETS).register(registry);
@@ -114,6 +129,23 @@ public class PipelineMetrics {
 
     public void retried() {
         retries.increment();
+    }
+
+    /** One more transaction spent isolating the guilty records of a refused batch. */
+    public void isolationWrite() {
+        isolationWrites.increment();
+    }
+
+    public void deadLetterSendFailed() {
+        deadLetterSendFailures.increment();
+    }
+
+    public void deadLetterUnsendable() {
+        deadLettersUnsendable.increment();
+    }
+
+    public void deadLetterUnrecordable() {
+        deadLettersUnrecordable.increment();
     }
 
     /** Registers a gauge read on every scrape. */

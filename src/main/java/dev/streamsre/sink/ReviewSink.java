@@ -1,6 +1,10 @@
 package dev.streamsre.sink;
 
+import dev.streamsre.event.Event;
+import dev.streamsre.event.ReviewData;
 import dev.streamsre.failure.CountRetries;
+import dev.streamsre.failure.FailureClassifier;
+import dev.streamsre.failure.RefusedByDatabaseException;
 import dev.streamsre.failure.RetryTransientFailures;
 import dev.streamsre.observability.PipelineMetrics;
 import io.micrometer.core.instrument.Timer;
@@ -17,6 +21,8 @@ import io.vertx.mutiny.sqlclient.SqlConnection;
 import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Instance;
+import java.time.Duration;
+import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
@@ -78,6 +84,10 @@ public class ReviewSink {
     /** Conflicting events leave the ledger again: their end is the DLQ, not "processed". */
     static final String FORGET_CONFLICTS = "DELETE FROM processed_events WHERE event_id = ANY($1::uuid[])";
 
+    /** Key and review_id prefix of the probe write; it is rolled back, so no reader ever sees it. */
+    static final String PROBE_KEY = "streamsre-probe";
+    private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(5);
+
     /**
      * Looked up on first use, not injected: the messaging extension creates the consumer (and so
      * this bean) in every mode, and in producer mode the datasource is deactivated.
@@ -112,6 +122,10 @@ public class ReviewSink {
      * to 5 s by default; see application.properties for the settings): an outage is not poison, and
      * the records stay uncommitted meanwhile. Retries stop when shutdown begins.
      *
+     * <p>Any other failure (the record's data, or an error nobody classified) is not retried here:
+     * it fails the call as a {@link RefusedByDatabaseException}, which the circuit breaker ignores,
+     * and {@link IsolatingWriter} finds the records at fault.
+     *
      * <p>The circuit breaker (inside the retry) opens after 3 of 4 consecutive calls failed, so that
      * during an outage each retry is a cheap local rejection rather than a connection attempt, and
      * readiness can report the open circuit. After its delay one trial call probes the database.
@@ -120,7 +134,8 @@ public class ReviewSink {
     @ExponentialBackoff(factor = 2, maxDelay = 5_000)
     @RetryWhen(exception = RetryTransientFailures.class)
     @BeforeRetry(CountRetries.class)
-    @CircuitBreaker(requestVolumeThreshold = 4, failureRatio = 0.75, delay = 2_000, successThreshold = 1)
+    @CircuitBreaker(requestVolumeThreshold = 4, failureRatio = 0.75, delay = 2_000, successThreshold = 1,
+            skipOn = RefusedByDatabaseException.class)
     @CircuitBreakerName(CIRCUIT)
     @AsynchronousNonBlocking
     public Uni<List<WriteOutcome>> write(List<PendingEvent> events) {
@@ -129,7 +144,25 @@ public class ReviewSink {
         }
         return pool().withTransaction(connection -> insertBatch(connection, events)
                 .chain(notLanded -> resolveNotLanded(connection, notLanded))
-                .map(byId -> outcomes(events, byId)));
+                .map(byId -> outcomes(events, byId)))
+                .onFailure(failure -> !FailureClassifier.isTransient(failure)).transform(RefusedByDatabaseException::new);
+    }
+
+    /**
+     * Whether PostgreSQL accepts a known-good event through the very statement the consumer uses,
+     * in a transaction that is rolled back (nothing is left behind). This is the evidence that
+     * tells "this record keeps failing" from "the database is failing": a record is dead-lettered
+     * for an unknown error only if this succeeds. Not guarded by the circuit breaker on purpose.
+     */
+    public Uni<Boolean> acceptsWrites() {
+        PendingEvent probe = new PendingEvent(Event.reviewCreated(UUID.randomUUID(), PROBE_KEY, Instant.now(),
+                new ReviewData(PROBE_KEY + ":" + UUID.randomUUID(), ReviewData.MIN_RATING, "")), 0, -1);
+        return pool().withConnection(connection -> connection.begin()
+                        .chain(transaction -> insertBatch(connection, List.of(probe))
+                                .onTermination().call(transaction::rollback)))
+                .map(batch -> true)
+                .ifNoItem().after(PROBE_TIMEOUT).recoverWithItem(false)
+                .onFailure().recoverWithItem(false);
     }
 
     private Uni<Batch> insertBatch(SqlConnection connection, List<PendingEvent> events) {

@@ -41,13 +41,29 @@ class EventCodecFuzzTest {
         assertThat(codec.decode(codec.encode(event))).isEqualTo(new DecodeResult.Valid(event));
     }
 
+    @Property(tries = 500)
+    void anyTextWithACharacterPostgresqlCannotStoreIsRejectedNeverWritten(@ForAll @Size(max = 60) String text) {
+        Event event = Event.reviewCreated(new UUID(1, 2), "user:1", Instant.EPOCH, new ReviewData("r", 3, text));
+        DecodeResult result = codec.decode(codec.encode(event));
+        if (EventCodec.unstorableCharacterAt(text) >= 0) {
+            // Jackson writes a lone surrogate as is: the bytes are then not valid UTF-8 at all.
+            assertThat(result).isInstanceOf(DecodeResult.Rejected.class);
+            assertThat(((DecodeResult.Rejected) result).reason()).isIn(RejectReason.INVALID_CHARACTER,
+                    RejectReason.INVALID_UTF8, RejectReason.INVALID_JSON);
+        } else {
+            assertThat(result).isEqualTo(new DecodeResult.Valid(event));
+        }
+    }
+
     @Provide
     Arbitrary<Event> events() {
+        // Well-formed: text PostgreSQL stores as it is (no NUL, no unpaired surrogate).
         Arbitrary<String> keys = Arbitraries.strings().ofMinLength(1).ofMaxLength(40)
-                .filter(s -> !s.isBlank());
+                .filter(s -> !s.isBlank() && EventCodec.unstorableCharacterAt(s) < 0);
         Arbitrary<Instant> instants = Arbitraries.longs().between(0, 4_102_444_800_000L).map(Instant::ofEpochMilli);
         Arbitrary<ReviewData> payloads = Combinators.combine(keys, Arbitraries.integers().between(1, 5),
-                Arbitraries.strings().ofMaxLength(200)).as(ReviewData::new);
+                Arbitraries.strings().ofMaxLength(200).filter(s -> EventCodec.unstorableCharacterAt(s) < 0))
+                .as(ReviewData::new);
         return Combinators.combine(Arbitraries.randomValue(r -> new UUID(r.nextLong(), r.nextLong())), keys, instants,
                 payloads).as(Event::reviewCreated);
     }

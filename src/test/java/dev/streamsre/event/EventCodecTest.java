@@ -55,7 +55,7 @@ class EventCodecTest {
 
     @Test
     void valueOverTheLimitIsOversizeEvenWhenValid() {
-        EventCodec small = new EventCodec(64);
+        EventCodec small = new EventCodec(new EventLimits(64, 512, 512, 65_536));
 
         assertReason(small.decode(VALID.getBytes(StandardCharsets.UTF_8)), RejectReason.OVERSIZE);
     }
@@ -164,6 +164,54 @@ class EventCodecTest {
         // Producers may add fields within a schema version; consumers must not break on them.
         assertThat(decode(VALID.replace("\"key\":", "\"trace_id\":\"abc\",\"key\":")))
                 .isInstanceOf(DecodeResult.Valid.class);
+    }
+
+    @Test
+    void fieldsLongerThanTheirLimitAreTooLongSoPostgresqlNeverRefusesThemForSize() {
+        String key3000 = "k".repeat(3_000);
+        assertReason(decode(VALID.replace("\"key\":\"user:1\"", "\"key\":\"" + key3000 + "\"")), RejectReason.FIELD_TOO_LONG);
+        assertReason(decode(VALID.replace("\"rev-1\"", "\"" + "r".repeat(513) + "\"")), RejectReason.FIELD_TOO_LONG);
+        assertReason(decode(VALID.replace("\"good\"", "\"" + "t".repeat(65_537) + "\"")), RejectReason.FIELD_TOO_LONG);
+        assertThat(decode(VALID.replace("\"rev-1\"", "\"" + "r".repeat(512) + "\""))).isInstanceOf(DecodeResult.Valid.class);
+        assertThat(((DecodeResult.Rejected) decode(VALID.replace("\"user:1\"", "\"" + key3000 + "\""))).detail())
+                .isEqualTo("key is 3000 characters, limit is 512");
+    }
+
+    @Test
+    void theLimitsOfIndexedFieldsFitAnIndexRowWhateverTheCharacters() {
+        // 880 characters of the widest UTF-8 (3 bytes each) stay under the 2,704-byte B-tree row limit.
+        assertThat("\uFFFF".repeat(EventLimits.MAX_INDEXED_LENGTH).getBytes(StandardCharsets.UTF_8).length).isLessThan(2_704 - 24);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new EventLimits(1024, 881, 512, 10))
+                .hasMessageContaining("at most 880");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+            "NUL in the key          | \"user:1\"  | \"user:\\u0000\"",
+            "NUL in the review id    | \"rev-1\"   | \"rev\\u0000\"",
+            "NUL in the text         | \"good\"    | \"go\\u0000od\"",
+            "lone high surrogate     | \"good\"    | \"go\\ud800od\"",
+            "lone low surrogate      | \"user:1\"  | \"\\udc00\"",
+            "surrogates reversed     | \"rev-1\"   | \"\\udc00\\ud800\""})
+    void charactersPostgresqlCannotStoreAreInvalidCharacter(String description, String original, String replacement) {
+        assertReason(decode(VALID.replace(original, replacement)), RejectReason.INVALID_CHARACTER);
+    }
+
+    @Test
+    void aSurrogatePairIsOneValidCharacter() {
+        assertThat(decode(VALID.replace("\"good\"", "\"\\ud83d\\ude00 emoji\""))).isInstanceOf(DecodeResult.Valid.class);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"+10000-01-01T00:00:00Z", "-0001-12-31T00:00:00Z", "+1000000000-12-31T23:59:59Z"})
+    void timestampsOutsideYearsOneToNineThousandNineHundredNinetyNineAreOutOfRange(String ts) {
+        assertReason(decode(VALID.replace("2026-11-24T10:15:30.123Z", ts)), RejectReason.TIMESTAMP_OUT_OF_RANGE);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999Z"})
+    void timestampsAtTheEdgesOfTheRangeAreValid(String ts) {
+        assertThat(decode(VALID.replace("2026-11-24T10:15:30.123Z", ts))).isInstanceOf(DecodeResult.Valid.class);
     }
 
     private DecodeResult decode(String value) {

@@ -38,8 +38,11 @@ class FailureClassifierTest {
             "40P01, deadlock_detected,               TRANSIENT, db_transaction_conflict",
             "53300, too_many_connections,            TRANSIENT, db_insufficient_resources",
             "53100, disk_full,                       TRANSIENT, db_insufficient_resources",
-            "42P01, undefined_table,                 TRANSIENT, db_error",
-            "XX000, internal_error,                  TRANSIENT, db_error"})
+            "54000, program_limit_exceeded,          PERMANENT, db_program_limit_exceeded",
+            "54001, statement_too_complex,           PERMANENT, db_program_limit_exceeded",
+            "42P01, undefined_table,                 UNKNOWN,   db_error",
+            "P0001, raise_exception,                 UNKNOWN,   db_error",
+            "XX000, internal_error,                  UNKNOWN,   db_error"})
     void classifiesReactiveClientErrorsBySqlState(String sqlState, String name, Kind kind, String reason) {
         PgException failure = new PgException(name, "ERROR", sqlState, null);
 
@@ -93,9 +96,25 @@ class FailureClassifierTest {
     }
 
     @Test
-    void unknownFailuresAreTransientNeverPoison() {
+    void failuresOfUnknownOriginAreUnknownNeitherPoisonNorOutage() {
         assertThat(FailureClassifier.classify(new IllegalStateException("surprise")))
-                .isEqualTo(new Classification(Kind.TRANSIENT, "unexpected_error"));
-        assertThat(FailureClassifier.classify(null).kind()).isEqualTo(Kind.TRANSIENT);
+                .isEqualTo(new Classification(Kind.UNKNOWN, "unexpected_error"));
+        assertThat(FailureClassifier.classify(null).kind()).isEqualTo(Kind.UNKNOWN);
+        assertThat(FailureClassifier.isTransient(new IllegalStateException("surprise"))).isFalse();
+    }
+
+    @Test
+    void aRefusedWriteIsClassifiedByTheDatabaseErrorInsideIt() {
+        RefusedByDatabaseException refused = new RefusedByDatabaseException(
+                new PgException("index row size 3024 exceeds btree version 4 maximum 2704", "ERROR", "54000", null));
+        assertThat(FailureClassifier.classify(refused))
+                .isEqualTo(new Classification(Kind.PERMANENT, "db_program_limit_exceeded"));
+    }
+
+    @Test
+    void aDatabaseThatRefusesTheProbeWriteTooIsAnOutage() {
+        DatabaseRefusingWritesException outage = new DatabaseRefusingWritesException(
+                new PgException("boom", "ERROR", "XX000", null));
+        assertThat(FailureClassifier.classify(outage)).isEqualTo(new Classification(Kind.TRANSIENT, "db_refusing_writes"));
     }
 }

@@ -1,4 +1,4 @@
-package dev.streamsre.consumer;
+package dev.streamsre.deadletter;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package dev.streamsre.consumer;
+package dev.streamsre.deadletter;
 
 import dev.streamsre.failure.PoisonRecordException;
 import io.smallrye.reactive.messaging.kafka.KafkaRecord;

@@ -1,0 +1,74 @@
+package dev.streamsre.consumer;
+
+import dev.streamsre.event.DecodeResult;
+import dev.streamsre.event.EventCodec;
+import dev.streamsre.sink.PendingEvent;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * The first step of a batch, and a pure one: decides from the bytes alone what each record is
+ * before anything touches the database. A record is an event to write, a repeat of an event
+ * earlier in the same batch (a duplicate: writing it twice in one statement would be ambiguous),
+ * or poison with a typed reason.
+ */
+final class BatchTriage {
+
+    /** A record as the triage sees it: where it came from and its value. */
+    record RawRecord(int partition, long offset, byte[] value) {
+    }
+
+    /** What one record of the batch is. */
+    sealed interface Verdict {
+    }
+
+    /** A valid event, new to this batch: to be written. */
+    record Write(PendingEvent event) implements Verdict {
+    }
+
+    /** The same event id as an earlier record of this batch: a duplicate, nothing to write. */
+    record Repeat(UUID eventId) implements Verdict {
+    }
+
+    /** Not a valid event: dead-letter it with this reason. */
+    record Reject(DecodeResult.Rejected rejection) implements Verdict {
+    }
+
+    private final EventCodec codec;
+
+    BatchTriage(EventCodec codec) {
+        this.codec = codec;
+    }
+
+    /** One verdict per record, in the records' order. */
+    List<Verdict> triage(List<RawRecord> records) {
+        List<Verdict> verdicts = new ArrayList<>(records.size());
+        Set<UUID> seen = new HashSet<>();
+        for (RawRecord record : records) {
+            DecodeResult result = codec.decode(record.value());
+            if (result instanceof DecodeResult.Valid valid) {
+                UUID eventId = valid.event().eventId();
+                verdicts.add(seen.add(eventId)
+                        ? new Write(new PendingEvent(valid.event(), record.partition(), record.offset()))
+                        : new Repeat(eventId));
+            } else {
+                verdicts.add(new Reject((DecodeResult.Rejected) result));
+            }
+        }
+        return verdicts;
+    }
+
+    /** The events to write, in offset order. */
+    static List<PendingEvent> toWrite(List<Verdict> verdicts) {
+        List<PendingEvent> events = new ArrayList<>(verdicts.size());
+        for (Verdict verdict : verdicts) {
+            if (verdict instanceof Write write) {
+                events.add(write.event());
+            }
+        }
+        return events;
+    }
+}

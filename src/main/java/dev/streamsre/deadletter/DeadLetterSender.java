@@ -1,0 +1,174 @@
+package dev.streamsre.deadletter;
+
+import dev.streamsre.failure.ShutdownSignal;
+import dev.streamsre.observability.PipelineMetrics;
+import io.smallrye.common.annotation.Identifier;
+import io.smallrye.mutiny.Uni;
+import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.InvalidRecordException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
+
+/**
+ * Sends dead letters to the DLQ topic and tells when each is safe: acknowledged by the broker, or,
+ * for one the topic can never take (too large), stored straight into {@code dlq_events}.
+ *
+ * <p>Why not the connector's dead-letter-queue failure strategy: when its send fails it reports
+ * the failure as fatal, which closes the channel's Kafka consumer, and in batch mode it acknowledges
+ * a nacked record on its own, which lets the throttled strategy commit past an earlier dead letter
+ * whose send failed. Here a failed send is retried with backoff until it succeeds (or shutdown
+ * begins), while readiness and {@code dlq_send_failures_total} say so, and the caller acknowledges
+ * nothing until every dead letter of a batch is safe.
+ *
+ * <p>The producer is built from the same {@code kafka.*} settings as the connector's channels
+ * (the {@code default-kafka-broker} configuration), so a secured broker needs no second list.
+ */
+@ApplicationScoped
+public class DeadLetterSender {
+
+    private static final Logger LOG = Logger.getLogger(DeadLetterSender.class);
+    private static final Duration FIRST_BACKOFF = Duration.ofMillis(500);
+    private static final Duration MAX_BACKOFF = Duration.ofSeconds(15);
+
+    private final Map<String, Object> kafkaConfig;
+    private final String dlqTopic;
+    private final DeadLetterStore store;
+    private final PipelineMetrics metrics;
+    private final AtomicInteger pending = new AtomicInteger();
+    private volatile Producer<byte[], byte[]> producer;
+    /** When the oldest still-failing send first failed, or null while sends succeed. */
+    private volatile Instant failingSince;
+    private volatile String lastFailure;
+
+    DeadLetterSender(@Identifier("default-kafka-broker") Map<String, Object> kafkaConfig,
+            @ConfigProperty(name = "streamsre.dlq-topic") String dlqTopic, DeadLetterStore store,
+            PipelineMetrics metrics) {
+        this.kafkaConfig = kafkaConfig;
+        this.dlqTopic = dlqTopic;
+        this.store = store;
+        this.metrics = metrics;
+        metrics.gauge("dlq_sends_pending", "Dead letters handed over and not yet safe (in the DLQ topic or dlq_events)",
+                pending::get);
+        metrics.gauge("dlq_send_failing", "1 while sends to the DLQ topic fail (they are retried), else 0",
+                () -> failingSince == null ? 0 : 1);
+    }
+
+    /** Dead letters handed over and not yet safe. */
+    public int pending() {
+        return pending.get();
+    }
+
+    /** When sends to the DLQ topic started failing, or null when they succeed. */
+    public Instant failingSince() {
+        return failingSince;
+    }
+
+    /** The last send failure, for readiness (an exception class and message; no record data). */
+    public String lastFailure() {
+        return lastFailure;
+    }
+
+    /**
+     * Completes once the dead letter is safe. Fails only when shutdown stops the retries; the
+     * record is then left unacknowledged and redelivered to the next owner.
+     *
+     * @param unsendable what to store in {@code dlq_events} if the DLQ topic can never take the record
+     */
+    public Uni<Void> send(ProducerRecord<byte[], byte[]> letter, DeadLetter unsendable) {
+        pending.incrementAndGet();
+        return Uni.createFrom().<Void>emitter(emitter -> producer().send(letter, (metadata, failure) -> {
+            if (failure == null) {
+                emitter.complete(null);
+            } else {
+                emitter.fail(failure);
+            }
+        }))
+                .onItem().invoke(this::sent)
+                .onFailure(DeadLetterSender::canNeverBeSent).recoverWithUni(failure -> storeInstead(unsendable, failure))
+                .onFailure().invoke(this::failed)
+                .onFailure(failure -> !ShutdownSignal.isStopping()).retry()
+                .withBackOff(FIRST_BACKOFF, MAX_BACKOFF).withJitter(0.5).indefinitely()
+                .eventually(pending::decrementAndGet);
+    }
+
+    private Uni<Void> storeInstead(DeadLetter letter, Throwable failure) {
+        metrics.deadLetterUnsendable();
+        LOG.warnf("the DLQ topic %s cannot take the dead letter from %s/%d offset %d (%s); storing it in"
+                + " dlq_events only", dlqTopic, letter.sourceTopic(), letter.sourcePartition(), letter.sourceOffset(),
+                failure.toString());
+        return store.record(java.util.List.of(letter));
+    }
+
+    private void sent() {
+        if (failingSince != null) {
+            LOG.infof("sends to the DLQ topic %s succeed again (failing since %s)", dlqTopic, failingSince);
+            failingSince = null;
+        }
+    }
+
+    private void failed(Throwable failure) {
+        metrics.deadLetterSendFailed();
+        lastFailure = failure.getClass().getName() + ": " + failure.getMessage();
+        if (failingSince == null) {
+            failingSince = Instant.now();
+            LOG.errorf("cannot send dead letters to the DLQ topic %s: %s; retrying with backoff, and the affected"
+                    + " partitions do not commit past them meanwhile", dlqTopic, lastFailure);
+        } else {
+            LOG.debugf(failure, "DLQ send failed again");
+        }
+    }
+
+    /** Failures that no retry can fix: the record itself does not fit the DLQ topic. */
+    private static boolean canNeverBeSent(Throwable failure) {
+        return failure instanceof RecordTooLargeException || failure instanceof InvalidRecordException;
+    }
+
+    private Producer<byte[], byte[]> producer() {
+        Producer<byte[], byte[]> current = producer;
+        if (current == null) {
+            synchronized (this) {
+                current = producer;
+                if (current == null) {
+                    current = new KafkaProducer<>(producerConfig());
+                    producer = current;
+                }
+            }
+        }
+        return current;
+    }
+
+    private Map<String, Object> producerConfig() {
+        Map<String, Object> config = new HashMap<>(kafkaConfig);
+        config.put(ProducerConfig.CLIENT_ID_CONFIG, "streamsre-dead-letters");
+        config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        config.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        config.put(ProducerConfig.ACKS_CONFIG, "all");
+        config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        config.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+        // Fail an attempt within seconds (missing topic, broker away), and retry it here with backoff.
+        config.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 5_000);
+        config.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
+        config.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 20_000);
+        return config;
+    }
+
+    @PreDestroy
+    void close() {
+        Producer<byte[], byte[]> current = producer;
+        if (current != null) {
+            current.close(Duration.ofSeconds(2));
+        }
+    }
+}

@@ -1,0 +1,14 @@
+package dev.streamsre.failure;
+
+/**
+ * A write the database refused for a reason that is not positively its own fault (a permanent or
+ * an unknown failure, see {@link FailureClassifier}). It wraps the database's exception so that
+ * the circuit breaker can skip it: a record's data alone must never open the circuit and make the
+ * consumer not-ready. The classifier sees through it to the SQLSTATE of its cause.
+ */
+public class RefusedByDatabaseException extends RuntimeException {
+
+    public RefusedByDatabaseException(Throwable cause) {
+        super(cause.getMessage(), cause, false, false);
+    }
+}
