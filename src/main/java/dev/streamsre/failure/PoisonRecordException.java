@@ -1,8 +1,8 @@
 package dev.streamsre.failure;
 
 /**
- * Nack cause for a record that can never succeed (permanent failure). The connector's
- * dead-letter-queue strategy turns it into a DLQ entry; the reason code travels with it.
+ * Why a record can never succeed (a permanent failure, or one that kept failing while the
+ * database accepted other writes): what its DLQ entry says, as headers and in {@code dlq_events}.
  */
 public class PoisonRecordException extends RuntimeException {
 

@@ -23,81 +23,106 @@ class ConsumerIT {
 
     private static final int PARTITIONS = 6;
     private static final Duration DRAIN_TIMEOUT = Duration.ofMinutes(3);
-    private final List<AppProcess> processes = new ArrayList<>();
+    private Pipeline pipeline;
     private String topic;
-    private String group;
 
     @BeforeEach
-    void freshTopicGroupAndTables() {
-        topic = TestInfrastructure.createTopic("it-consumer", PARTITIONS);
-        group = "it-group-" + UUID.randomUUID().toString().substring(0, 8);
-        PipelineState.resetDatabase();
+    void freshPipeline() {
+        pipeline = Pipeline.fresh("it-consumer", PARTITIONS);
+        topic = pipeline.topic();
     }
 
     @org.junit.jupiter.api.AfterEach
     void stopProcesses() {
-        processes.forEach(AppProcess::close);
+        pipeline.close();
     }
 
     @Test
     void duplicatesAreRecognisedAndEveryDistinctEventLandsOnce() {
-        produce(100_000, 5);
-        Set<UUID> expected = PipelineState.distinctEventIds(TestInfrastructure.readAll(topic));
-        assertThat(expected.size()).as("the producer really re-sent ~5%").isBetween(93_000, 97_000);
+        pipeline.produce(100_000, 5, 0);
+        Pipeline.Expected expected = pipeline.expected();
+        assertThat(expected.events().size()).as("the producer really re-sent ~5%").isBetween(93_000, 97_000);
 
-        startConsumer();
-        awaitDrained(expected.size());
+        pipeline.startConsumer();
+        pipeline.awaitDrained(expected);
 
-        assertExactly(expected);
+        pipeline.assertExactly(expected);
         assertAppliedInOffsetOrderPerKey();
     }
 
     @Test
-    void killMinusNineThreeTimesWhileDrainingLosesAndDoublesNothing() {
-        produce(200_000, 2);
-        Set<UUID> expected = PipelineState.distinctEventIds(TestInfrastructure.readAll(topic));
+    void killMinusNineThreeTimesWhileDrainingWithPoisonAndDuplicatesLosesAndDoublesNothing() {
+        pipeline.produce(200_000, 2, 1);
+        Pipeline.Expected expected = pipeline.expected();
         Random random = new Random();
 
         for (int kill = 0; kill < 3; kill++) {
             // A random moment inside the kill-th quarter of the stream, so every kill is mid-stream.
-            long threshold = (long) (expected.size() * (kill + random.nextDouble()) / 4);
-            AppProcess consumer = startConsumer();
+            long threshold = (long) (expected.events().size() * (kill + random.nextDouble()) / 4);
+            AppProcess consumer = pipeline.startConsumer();
             PipelineState.await("consumer past " + threshold + " reviews", DRAIN_TIMEOUT,
                     () -> PipelineState.count("SELECT count(*) FROM reviews") > threshold);
             consumer.kill();
             assertThat(PipelineState.count("SELECT count(*) FROM reviews")).as("killed mid-stream")
-                    .isLessThan(expected.size());
+                    .isLessThan(expected.events().size());
         }
-        startConsumer();
-        awaitDrained(expected.size());
+        pipeline.startConsumer();
+        pipeline.awaitDrained(expected);
 
-        assertExactly(expected);
+        long copies = pipeline.assertExactly(expected);
+        System.out.printf("kill -9 x3: %,d records, %,d distinct events landed once, %,d dead letters once in"
+                + " dlq_events, %,d copies in the DLQ topic%n", expected.records(), expected.events().size(),
+                expected.poison(), copies);
     }
 
     @Test
-    void survivorTakesOverThePartitionsOfAKilledGroupMember() {
-        produce(150_000, 2);
-        Set<UUID> expected = PipelineState.distinctEventIds(TestInfrastructure.readAll(topic));
+    void killMinusNineOfBothMembersOfTheGroupLosesAndDoublesNothing() {
+        pipeline.produce(150_000, 2, 1);
+        Pipeline.Expected expected = pipeline.expected();
 
-        AppProcess first = startConsumer();
-        AppProcess second = startConsumer();
+        AppProcess first = pipeline.startConsumer();
+        AppProcess second = pipeline.startConsumer();
+        PipelineState.await("both consumers writing", Duration.ofSeconds(60),
+                () -> PipelineState.count("SELECT count(DISTINCT source_partition) FROM processed_events") == PARTITIONS);
+        first.kill();
+        second.kill();
+        assertThat(PipelineState.count("SELECT count(*) FROM reviews")).as("both killed mid-stream")
+                .isLessThan(expected.events().size());
+        pipeline.startConsumer();
+        pipeline.startConsumer();
+        pipeline.awaitDrained(expected);
+
+        long copies = pipeline.assertExactly(expected);
+        System.out.printf("kill -9 of both members: %,d distinct events landed once, %,d dead letters once in"
+                + " dlq_events, %,d copies in the DLQ topic%n", expected.events().size(), expected.poison(), copies);
+    }
+
+    @Test
+    void survivorTakesOverThePartitionsOfAKilledGroupMemberWithPoisonInTheStream() {
+        pipeline.produce(150_000, 2, 1);
+        Pipeline.Expected expected = pipeline.expected();
+
+        AppProcess first = pipeline.startConsumer();
+        AppProcess second = pipeline.startConsumer();
         first.awaitOutput("Profile consumer activated", Duration.ofSeconds(60));
         second.awaitOutput("Profile consumer activated", Duration.ofSeconds(60));
         PipelineState.await("both consumers writing", Duration.ofSeconds(60),
                 () -> PipelineState.count("SELECT count(DISTINCT source_partition) FROM processed_events") == PARTITIONS);
         first.kill();
-        awaitDrained(expected.size());
+        pipeline.awaitDrained(expected);
 
         assertThat(second.isAlive()).isTrue();
-        assertExactly(expected);
+        long copies = pipeline.assertExactly(expected);
+        System.out.printf("kill -9 of one member: %,d dead letters once in dlq_events, %,d copies in the DLQ topic%n",
+                expected.poison(), copies);
     }
 
     @Test
     void sigtermExitsCleanlyWithinTheGracePeriodAndNeverCommitsAheadOfTheDatabase() {
-        produce(200_000, 0);
+        pipeline.produce(200_000, 0, 0);
         List<ConsumerRecord<String, byte[]>> records = TestInfrastructure.readAll(topic);
 
-        AppProcess consumer = startConsumer();
+        AppProcess consumer = pipeline.startConsumer();
         consumer.awaitOutput("Profile consumer activated", Duration.ofSeconds(60));
         PipelineState.await("consumer writing", Duration.ofSeconds(60),
                 () -> PipelineState.count("SELECT count(*) FROM reviews") > 20_000);
@@ -110,7 +135,7 @@ class ConsumerIT {
         assertThat(stopTook).as("stop within the 10 s grace period").isLessThan(Duration.ofSeconds(12));
         assertThat(consumer.output()).doesNotContainIgnoringCase("client is closed")
                 .doesNotContain("ERROR");
-        Map<TopicPartition, Long> committed = PipelineState.committedOffsets(group);
+        Map<TopicPartition, Long> committed = PipelineState.committedOffsets(pipeline.group());
         assertThat(committed).as("something was committed").isNotEmpty();
         Set<UUID> inDatabase = PipelineState.uuids("SELECT event_id FROM processed_events");
         Set<UUID> committedButMissing = new java.util.HashSet<>();
@@ -127,10 +152,49 @@ class ConsumerIT {
     }
 
     @Test
-    void brokerRestartMidStreamIsSurvivedWithoutLossOrDuplicates() throws Exception {
-        produce(150_000, 2);
+    void twentySigtermStopsAtRandomMomentsUnderLoadWithPoisonAreAllClean() {
+        AppProcess producer = pipeline.start("producer", Map.of("KAFKA_TOPIC", topic, "RATE_PER_SEC", "4000",
+                "DURATION", "10m", "DUPLICATE_PCT", "2", "POISON_PCT", "1"));
+        Random random = new Random();
+        List<Double> stopSeconds = new ArrayList<>();
+        for (int stop = 0; stop < 20; stop++) {
+            AppProcess consumer = pipeline.startConsumer();
+            consumer.awaitOutput("Profile consumer activated", Duration.ofSeconds(60));
+            // From right after start (partitions still being assigned) to well into the stream.
+            AppProcess.sleep(200 + random.nextInt(3_800));
+            long signalled = System.nanoTime();
+            consumer.terminate();
+            int exitCode = consumer.awaitExit(Duration.ofSeconds(30));
+            double took = (System.nanoTime() - signalled) / 1e9;
+            stopSeconds.add(took);
+            String output = consumer.output();
+            assertThat(exitCode).as("stop " + stop + " exit code; output:\n" + output).isZero();
+            assertThat(took).as("stop " + stop + " within the 10 s grace period").isLessThan(10.0);
+            assertThat(output).as("stop " + stop + ": no ERROR line").doesNotContain(" ERROR ")
+                    .doesNotContain("SRMSG00201").doesNotContainIgnoringCase("already been closed");
+        }
+        producer.terminate();
+        assertThat(producer.awaitExit(Duration.ofSeconds(30))).as(producer.output()).isZero();
+        System.out.printf("sigterm under load: 20 stops, max %.1f s, mean %.1f s%n",
+                stopSeconds.stream().mapToDouble(Double::doubleValue).max().orElseThrow(),
+                stopSeconds.stream().mapToDouble(Double::doubleValue).average().orElseThrow());
 
-        AppProcess consumer = startConsumer();
+        // Whatever any stop committed, the last consumer must find every record settled or settle it:
+        // a commit ahead of the database or the DLQ would leave a record nowhere.
+        Pipeline.Expected expected = pipeline.expected();
+        pipeline.startConsumer();
+        pipeline.awaitDrained(expected);
+        long copies = pipeline.assertExactly(expected);
+        System.out.printf("sigterm under load: %,d records, %,d distinct events landed once, %,d dead letters once in"
+                + " dlq_events, %,d copies in the DLQ topic%n", expected.records(), expected.events().size(),
+                expected.poison(), copies);
+    }
+
+    @Test
+    void brokerRestartMidStreamIsSurvivedWithoutLossOrDuplicates() throws Exception {
+        pipeline.produce(150_000, 2, 0);
+
+        AppProcess consumer = pipeline.startConsumer();
         PipelineState.await("consumer writing", Duration.ofSeconds(60),
                 () -> PipelineState.count("SELECT count(*) FROM reviews") > 10_000);
         TestInfrastructure.infra("down");
@@ -138,38 +202,34 @@ class ConsumerIT {
         TestInfrastructure.infra("up");
         // The stream goes on after the broker is back, as a real one does: the consumer must pick
         // up new records too, and commit them, with nobody restarting it.
-        produce(6_000, 2);
-        Set<UUID> expected = PipelineState.distinctEventIds(TestInfrastructure.readAll(topic));
-        awaitDrained(expected.size());
+        pipeline.produce(6_000, 2, 0);
+        Pipeline.Expected expected = pipeline.expected();
+        pipeline.awaitDrained(expected);
 
         assertThat(consumer.isAlive()).isTrue();
-        assertExactly(expected);
-    }
-
-    private void produce(int events, int duplicatePct) {
-        AppProcess producer = AppProcess.start("producer", Map.of("KAFKA_TOPIC", topic, "RATE_PER_SEC", "0",
-                "DURATION", "0", "DUPLICATE_PCT", String.valueOf(duplicatePct),
-                "STREAMSRE_PRODUCER_MAX_EVENTS", String.valueOf(events)));
-        assertThat(producer.awaitExit(Duration.ofSeconds(120))).as(producer.output()).isZero();
+        pipeline.assertExactly(expected);
     }
 
     @Test
     void badConsumerSettingsFailTheStartNamingTheSetting() {
         // Nothing to consume: the settings must be checked at start, not when the first batch arrives.
-        AppProcess consumer = startConsumer(Map.of("STREAMSRE_CONSUMER_DEAD_LETTER_LOG_INTERVAL", "-1s"));
-
-        assertThat(consumer.awaitExit(Duration.ofSeconds(60))).isNotZero();
+        AppProcess consumer = pipeline.startConsumer(Map.of("STREAMSRE_CONSUMER_DEAD_LETTER_LOG_INTERVAL", "-1s"));
+        assertThat(consumer.awaitExit(Duration.ofSeconds(60))).isEqualTo(1);
         assertThat(consumer.output()).contains("streamsre.consumer.dead-letter-log-interval must be 0");
+
+        AppProcess tooLong = pipeline.startConsumer(Map.of("STREAMSRE_CONSUMER_MAX_KEY_LENGTH", "3000"));
+        assertThat(tooLong.awaitExit(Duration.ofSeconds(60))).isEqualTo(1);
+        assertThat(tooLong.output()).contains("streamsre.consumer.max-key-length must be between 1 and 880");
     }
 
     @Test
     void theLedgerForgetsEventsPastTheDedupeHorizonAndStillRecognisesTheirRedelivery() {
-        produce(4_000, 0);
-        Set<UUID> expected = PipelineState.distinctEventIds(TestInfrastructure.readAll(topic));
+        pipeline.produce(4_000, 0, 0);
+        Pipeline.Expected expected = pipeline.expected();
         // The broker's default retention is 7 days: a 1-day horizon must be refused, an 8-day one honoured.
-        AppProcess refusing = startConsumer(Map.of("STREAMSRE_CONSUMER_DEDUPE_HORIZON", "1d",
+        AppProcess refusing = pipeline.startConsumer(Map.of("STREAMSRE_CONSUMER_DEDUPE_HORIZON", "1d",
                 "STREAMSRE_CONSUMER_LEDGER_PRUNE_INTERVAL", "1s"));
-        awaitDrained(expected.size());
+        pipeline.awaitDrained(expected);
         PipelineState.execute("UPDATE processed_events SET processed_at = now() - interval '9 days'"
                 + " WHERE source_offset % 2 = 0");
         long aged = PipelineState.count("SELECT count(*) FROM processed_events WHERE processed_at < now() - interval '8 days'");
@@ -177,51 +237,23 @@ class ConsumerIT {
         PipelineState.await("the pruner refused the short horizon", Duration.ofSeconds(30),
                 () -> refusing.output().contains("not pruning processed_events: streamsre.consumer.dedupe-horizon (PT24H)"
                         + " must be longer than the retention of topic '" + topic + "' (retention.ms=604800000)"));
-        assertThat(PipelineState.count("SELECT count(*) FROM processed_events")).isEqualTo(expected.size());
+        assertThat(PipelineState.count("SELECT count(*) FROM processed_events")).isEqualTo(expected.events().size());
         refusing.terminate();
 
-        AppProcess pruning = startConsumer(Map.of("STREAMSRE_CONSUMER_DEDUPE_HORIZON", "8d",
+        AppProcess pruning = pipeline.startConsumer(Map.of("STREAMSRE_CONSUMER_DEDUPE_HORIZON", "8d",
                 "STREAMSRE_CONSUMER_LEDGER_PRUNE_INTERVAL", "1s"));
         PipelineState.await("rows past the horizon pruned", Duration.ofSeconds(30),
-                () -> PipelineState.count("SELECT count(*) FROM processed_events") == expected.size() - aged);
+                () -> PipelineState.count("SELECT count(*) FROM processed_events") == expected.events().size() - aged);
         PipelineState.await("the pruning logged", Duration.ofSeconds(10),
                 () -> pruning.output().contains("pruned " + aged + " processed_events rows"));
-        assertThat(PipelineState.count("SELECT count(*) FROM reviews")).isEqualTo(expected.size());
+        assertThat(PipelineState.count("SELECT count(*) FROM reviews")).isEqualTo(expected.events().size());
         pruning.terminate();
 
         // A new group reads the whole topic again: events the ledger forgot are still duplicates.
-        group = group + "-again";
-        startConsumer(Map.of());
-        awaitDrained(expected.size());
-        assertExactly(expected);
-    }
-
-    private AppProcess startConsumer() {
-        return startConsumer(Map.of());
-    }
-
-    private AppProcess startConsumer(Map<String, String> extra) {
-        Map<String, String> env = new java.util.HashMap<>(Map.of("KAFKA_TOPIC", topic, "KAFKA_GROUP_ID", group));
-        env.putAll(extra);
-        AppProcess consumer = AppProcess.start("consumer", env);
-        processes.add(consumer);
-        return consumer;
-    }
-
-    /** Waits until every distinct event is in the database and every offset is committed. */
-    private void awaitDrained(int distinctEvents) {
-        PipelineState.await(distinctEvents + " reviews and zero lag", DRAIN_TIMEOUT,
-                () -> PipelineState.count("SELECT count(*) FROM reviews") >= distinctEvents
-                        && PipelineState.lag(group, topic, PARTITIONS) == 0);
-    }
-
-    private static void assertExactly(Set<UUID> expected) {
-        assertThat(PipelineState.count("SELECT count(*) FROM reviews")).isEqualTo(expected.size());
-        assertThat(PipelineState.count("SELECT count(*) FROM processed_events")).isEqualTo(expected.size());
-        assertThat(PipelineState.count("SELECT count(*) FROM dlq_events")).isZero();
-        Set<UUID> landed = PipelineState.uuids("SELECT event_id FROM reviews");
-        Set<UUID> missing = expected.stream().filter(id -> !landed.contains(id)).collect(Collectors.toSet());
-        assertThat(missing).as("events lost").isEmpty();
+        pipeline.newGroup("again");
+        pipeline.startConsumer();
+        pipeline.awaitDrained(expected);
+        pipeline.assertExactly(expected);
     }
 
     /**

@@ -19,6 +19,7 @@ import java.util.UUID;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.internals.RecordHeader;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -31,26 +32,27 @@ import org.junit.jupiter.api.Test;
 class FailureHandlingIT {
 
     private static final int PARTITIONS = 3;
-    private final List<AppProcess> processes = new ArrayList<>();
+    private Pipeline pipeline;
     private String topic;
     private String dlqTopic;
-    private String group;
 
     @BeforeEach
-    void freshTopicsGroupAndTables() {
-        topic = TestInfrastructure.createTopic("it-failure", PARTITIONS);
-        dlqTopic = TestInfrastructure.createTopic("it-failure-dlq", 1);
-        group = "it-failure-" + UUID.randomUUID().toString().substring(0, 8);
-        PipelineState.resetDatabase();
+    void freshPipeline() {
+        pipeline = Pipeline.fresh("it-failure", PARTITIONS);
+        topic = pipeline.topic();
+        dlqTopic = pipeline.dlqTopic();
     }
 
     @AfterEach
     void stopProcesses() {
-        processes.forEach(AppProcess::close);
+        pipeline.close();
     }
 
-    /** One poison record of the corpus and the reason it must be dead-lettered with. */
-    private record Poison(String name, byte[] key, byte[] value, String reason) {
+    /** One poison record of the corpus, its headers, and the reason it must be dead-lettered with. */
+    private record Poison(String name, byte[] key, byte[] value, String reason, List<Header> headers) {
+        Poison(String name, byte[] key, byte[] value, String reason) {
+            this(name, key, value, reason, List.of());
+        }
     }
 
     @Test
@@ -71,7 +73,7 @@ class FailureHandlingIT {
                 records.add(record(key, event(id, key, "review-" + id, 3)));
                 validIds.add(id);
             }
-            records.add(new ProducerRecord<>(topic, poison.key(), poison.value()));
+            records.add(new ProducerRecord<>(topic, null, poison.key(), poison.value(), poison.headers()));
         }
         TestInfrastructure.send(records);
 
@@ -80,7 +82,7 @@ class FailureHandlingIT {
         PipelineState.await("valid events landed and every poison record recorded", Duration.ofSeconds(90),
                 () -> PipelineState.count("SELECT count(*) FROM reviews") == validIds.size()
                         && PipelineState.count("SELECT count(*) FROM dlq_events") == corpus.size()
-                        && PipelineState.lag(group, topic, PARTITIONS) == 0);
+                        && pipeline.lag() == 0);
 
         assertThat(PipelineState.uuids("SELECT event_id FROM reviews"))
                 .containsExactlyInAnyOrderElementsOf(validIds.stream().map(UUID::fromString).toList());
@@ -112,16 +114,16 @@ class FailureHandlingIT {
             assertThat(log.split("dead-lettering record: reason=" + reason + " ", -1)).as("WARN lines for " + reason)
                     .hasSize(2);
         }
-        assertThat(log).as("the connector's own line per dead letter is DEBUG").doesNotContain("SRMSG18202");
+        assertThat(log).as("no ERROR while dead-lettering the corpus").doesNotContain(" ERROR ");
 
         // Redelivery: a new group reads the main topic and the DLQ topic again from the start.
-        processes.forEach(AppProcess::terminate);
-        String firstGroup = group;
-        group = firstGroup + "-again";
+        consumer.terminate();
+        assertThat(consumer.awaitExit(Duration.ofSeconds(30))).as(consumer.output()).isZero();
+        pipeline.newGroup("again");
         startConsumer(Map.of());
         PipelineState.await("second pass dead-lettered the corpus again", Duration.ofSeconds(90),
-                () -> PipelineState.lag(group, topic, PARTITIONS) == 0
-                        && PipelineState.lag(group + "-dlq-recorder", dlqTopic, 1) == 0
+                () -> pipeline.lag() == 0
+                        && PipelineState.lag(pipeline.group() + "-dlq-recorder", dlqTopic, 1) == 0
                         && TestInfrastructure.readAllRaw(dlqTopic).size() == 2 * corpus.size());
         assertThat(PipelineState.count("SELECT count(*) FROM dlq_events")).as("a redelivered DLQ record is one row")
                 .isEqualTo(corpus.size());
@@ -129,10 +131,140 @@ class FailureHandlingIT {
     }
 
     @Test
+    void recordsTheDatabaseRefusesAreFoundBySplittingTheBatchAndTheirNeighboursLand() {
+        // A trigger makes PostgreSQL refuse two marked reviews: one with a data exception (permanent),
+        // one with an error no classifier knows (P0001), which is retried alone and then dead-lettered.
+        PipelineState.execute("CREATE OR REPLACE FUNCTION refuse_marked() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+                + " IF NEW.text = 'refuse-data' THEN RAISE EXCEPTION 'marked bad' USING ERRCODE = '22023'; END IF;"
+                + " IF NEW.text = 'refuse-unknown' THEN RAISE EXCEPTION 'marked odd' USING ERRCODE = 'P0001'; END IF;"
+                + " RETURN NEW; END $$");
+        PipelineState.execute("CREATE OR REPLACE TRIGGER refuse_marked BEFORE INSERT ON reviews FOR EACH ROW"
+                + " EXECUTE FUNCTION refuse_marked()");
+        try {
+            List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
+            Set<UUID> good = new java.util.HashSet<>();
+            for (int i = 0; i < 2_000; i++) {
+                String id = UUID.randomUUID().toString();
+                String text = i == 499 ? "refuse-data" : i == 1_501 ? "refuse-unknown" : "fine";
+                records.add(new ProducerRecord<>(topic, 0, bytes("user:" + (i % 50)),
+                        bytes(event(id, "user:" + (i % 50), "review-" + id, 3).replace("\"text\":\"fine\"",
+                                "\"text\":\"" + text + "\""))));
+                if (text.equals("fine")) {
+                    good.add(UUID.fromString(id));
+                }
+            }
+            TestInfrastructure.send(records);
+            long start = System.nanoTime();
+            AppProcess consumer = startConsumer(Map.of());
+            PipelineState.await("the good events landed and both refused ones are in dlq_events", Duration.ofSeconds(90),
+                    () -> PipelineState.count("SELECT count(*) FROM reviews") == good.size()
+                            && PipelineState.count("SELECT count(*) FROM dlq_events") == 2
+                            && pipeline.lag() == 0);
+            System.out.printf("isolation: %d good events landed and 2 refused records dead-lettered in %.1f s"
+                    + " (consumer start included)%n", good.size(), (System.nanoTime() - start) / 1e9);
+
+            assertThat(PipelineState.uuids("SELECT event_id FROM reviews")).containsExactlyInAnyOrderElementsOf(good);
+            assertThat(PipelineState.count("SELECT count(*) FROM dlq_events WHERE reason = 'db_data_exception'"
+                    + " AND error_message LIKE '%SQLSTATE 22023%'")).isEqualTo(1);
+            assertThat(PipelineState.count("SELECT attempts FROM dlq_events WHERE reason = 'max_retries_exceeded'"
+                    + " AND error_message LIKE '%SQLSTATE P0001%'")).as("attempts of the unknown failure").isGreaterThanOrEqualTo(5);
+            java.util.regex.Matcher isolated = java.util.regex.Pattern
+                    .compile("isolated 1 refused record\\(s\\) of a batch of (\\d+) in (\\d+) transactions")
+                    .matcher(consumer.output());
+            int batches = 0;
+            while (isolated.find()) {
+                batches++;
+                int size = Integer.parseInt(isolated.group(1));
+                int transactions = Integer.parseInt(isolated.group(2));
+                System.out.printf("isolation: one refused record in a batch of %d cost %d transactions%n", size, transactions);
+                int depth = 32 - Integer.numberOfLeadingZeros(size - 1);
+                assertThat(transactions).as("transactions to isolate one record of " + size)
+                        .isLessThanOrEqualTo(2 * depth + 3);
+            }
+            assertThat(batches).as("batches that needed isolating").isEqualTo(2);
+            assertThat(consumer.output()).as("data alone never opens the circuit").doesNotContain("circuit open")
+                    .doesNotContain("CircuitBreakerOpenException");
+        } finally {
+            PipelineState.execute("DROP TRIGGER IF EXISTS refuse_marked ON reviews");
+        }
+    }
+
+    @Test
+    void aDeadLetterTooLargeForTheDlqTopicIsStoredBeforeItsOffsetIsCommitted() {
+        // One partition: 2,000 good events, a record the broker takes but whose DLQ copy (with our
+        // headers) is over the DLQ producer's max.request.size, then a small poison record.
+        List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
+        for (int i = 0; i < 2_000; i++) {
+            String id = UUID.randomUUID().toString();
+            records.add(new ProducerRecord<>(topic, 0, bytes("user:" + i), bytes(event(id, "user:" + i, "review-" + id, 4))));
+        }
+        byte[] big = new byte[1_048_300];
+        Arrays.fill(big, (byte) 'x');
+        records.add(new ProducerRecord<>(topic, 0, bytes("poison:big"), big));
+        records.add(new ProducerRecord<>(topic, 0, bytes("poison:small"), bytes("not json")));
+        TestInfrastructure.send(records);
+
+        AppProcess consumer = startConsumer(Map.of());
+        PipelineState.await("drained: 2,000 reviews and both dead letters recorded", Duration.ofSeconds(90),
+                () -> PipelineState.count("SELECT count(*) FROM reviews") == 2_000
+                        && PipelineState.count("SELECT count(*) FROM dlq_events") == 2
+                        && pipeline.lag() == 0);
+
+        assertThat(PipelineState.count("SELECT count(*) FROM dlq_events WHERE reason = 'oversize' AND source_offset = 2000"
+                + " AND dlq_offset IS NULL AND length(payload) = 1048300")).as("the big one, stored in dlq_events only")
+                .isEqualTo(1);
+        assertThat(TestInfrastructure.readAllRaw(dlqTopic)).as("only the small one fits the DLQ topic").hasSize(1)
+                .allSatisfy(letter -> assertThat(letter.value()).isEqualTo(bytes("not json")));
+        assertThat(consumer.output()).contains("cannot take the dead letter").doesNotContain("left uncommitted");
+        assertThat(metric(consumer, "dlq_unsendable_total")).isEqualTo(1.0);
+    }
+
+    @Test
+    void whileTheDlqTopicCannotTakeWritesThePartitionsWithPoisonWaitAndCatchUpWhenItIsBack() throws Exception {
+        String missingDlq = "it-missing-dlq-" + UUID.randomUUID().toString().substring(0, 8);
+        List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            String id = UUID.randomUUID().toString();
+            records.add(new ProducerRecord<>(topic, i % PARTITIONS, bytes("user:" + i), bytes(event(id, "user:" + i,
+                    "review-" + id, 2))));
+        }
+        records.add(new ProducerRecord<>(topic, 1, bytes("poison:waits"), bytes("{nope")));
+        for (int i = 0; i < 30; i++) {
+            String id = UUID.randomUUID().toString();
+            records.add(new ProducerRecord<>(topic, 1, bytes("user:after" + i), bytes(event(id, "user:after" + i,
+                    "review-" + id, 2))));
+        }
+        TestInfrastructure.send(records);
+        AppProcess consumer = startConsumer(Map.of("KAFKA_DLQ_TOPIC", missingDlq));
+        int port = consumer.httpPort();
+        PipelineState.await("good events landed, the poisoned partition waits, readiness says why", Duration.ofSeconds(60),
+                () -> PipelineState.count("SELECT count(*) FROM reviews") == 330
+                        && readiness(port).contains("\"dead-letter-queue\"") && readiness(port).contains("failing_since"));
+        Map<org.apache.kafka.common.TopicPartition, Long> committed = PipelineState.committedOffsets(pipeline.group());
+        assertThat(committed.getOrDefault(new org.apache.kafka.common.TopicPartition(topic, 1), 0L))
+                .as("partition 1 does not commit past its unsent dead letter").isLessThanOrEqualTo(100L);
+        assertThat(readinessStatus(port)).isEqualTo(503);
+        assertThat(metric(consumer, "dlq_send_failing")).isEqualTo(1.0);
+        assertThat(metric(consumer, "dlq_send_failures_total")).isPositive();
+
+        long back = System.nanoTime();
+        try (var admin = TestInfrastructure.admin()) {
+            admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(missingDlq, 1, (short) 1))).all()
+                    .get(30, java.util.concurrent.TimeUnit.SECONDS);
+        }
+        PipelineState.await("caught up by itself", Duration.ofSeconds(60),
+                () -> pipeline.lag() == 0
+                        && PipelineState.count("SELECT count(*) FROM dlq_events") == 1 && readinessStatus(port) == 200);
+        System.out.printf("DLQ down: caught up %.1f s after the DLQ topic was created%n", (System.nanoTime() - back) / 1e9);
+        assertThat(TestInfrastructure.readAllRaw(missingDlq)).hasSize(1);
+        assertThat(PipelineState.count("SELECT count(*) FROM reviews")).isEqualTo(330);
+        assertThat(consumer.output()).contains("succeed again");
+    }
+
+    @Test
     void aSixtySecondDatabaseOutageLosesNothingAndDeadLettersNothing() {
-        AppProcess producer = AppProcess.start("producer", Map.of("KAFKA_TOPIC", topic, "RATE_PER_SEC", "1000",
+        AppProcess producer = pipeline.start("producer", Map.of("KAFKA_TOPIC", topic, "RATE_PER_SEC", "1000",
                 "DURATION", "80s", "DUPLICATE_PCT", "2", "POISON_PCT", "0"));
-        processes.add(producer);
         AppProcess consumer = startConsumer(Map.of());
         PipelineState.await("consumer is writing", Duration.ofSeconds(60),
                 () -> PipelineState.count("SELECT count(*) FROM reviews") > 5_000);
@@ -153,19 +285,19 @@ class FailureHandlingIT {
         assertThat(resumedAfter).as("seconds until processing resumed").isLessThanOrEqualTo(10.0);
 
         assertThat(producer.awaitExit(Duration.ofSeconds(90))).as(producer.output()).isZero();
-        Set<UUID> expected = PipelineState.distinctEventIds(TestInfrastructure.readAll(topic));
-        awaitDrained(expected.size());
-        assertExactly(expected);
+        Pipeline.Expected expected = pipeline.expected();
+        pipeline.awaitDrained(expected);
+        pipeline.assertExactly(expected);
         assertThat(consumer.output()).doesNotContain("TooManyMessagesWithoutAckException")
                 .contains("reason=db_unavailable");
     }
 
     @Test
     void aSlowDatabaseSlowsTheConsumerWithoutLossAndRecoversWhenItIsFast() throws Exception {
-        produce(30_000);
-        Set<UUID> expected = PipelineState.distinctEventIds(TestInfrastructure.readAll(topic));
+        pipeline.produce(30_000, 2, 0);
+        Pipeline.Expected expected = pipeline.expected();
         // Small batches, so a per-statement delay bounds the rate well below the backlog size.
-        startConsumer(Map.of("MAX_INFLIGHT", "100", "STREAMSRE_CONSUMER_STATEMENT_TIMEOUT", "1s"));
+        AppProcess consumer = startConsumer(Map.of("MAX_INFLIGHT", "100", "STREAMSRE_CONSUMER_STATEMENT_TIMEOUT", "1s"));
         PipelineState.await("consumer is writing", Duration.ofSeconds(60),
                 () -> PipelineState.count("SELECT count(*) FROM reviews") > 0);
 
@@ -184,16 +316,16 @@ class FailureHandlingIT {
         long fastStart = PipelineState.count("SELECT count(*) FROM reviews");
         long fastStartNanos = System.nanoTime();
         PipelineState.execute("DROP TRIGGER slow_reviews ON reviews");
-        awaitDrained(expected.size());
-        double fastRate = (expected.size() - fastStart) / ((System.nanoTime() - fastStartNanos) / 1e9);
+        pipeline.awaitDrained(expected);
+        double fastRate = (expected.events().size() - fastStart) / ((System.nanoTime() - fastStartNanos) / 1e9);
         System.out.printf("slow-database drill: %.0f events/s with a 250 ms trigger, %d events in 8 s with a 2 s"
                 + " trigger (timeout 1 s), %.0f events/s after removing it%n", slowRate, stuckProgress, fastRate);
 
         assertThat(slowRate).as("the slow database bounds the rate").isPositive().isLessThan(1_000);
         assertThat(stuckProgress).as("statements cancelled by the timeout land nothing").isZero();
         assertThat(fastRate).as("throughput restored").isGreaterThan(3 * slowRate);
-        assertExactly(expected);
-        assertThat(processes.get(0).output()).contains("reason=db_timeout sqlstate=57014");
+        pipeline.assertExactly(expected);
+        assertThat(consumer.output()).contains("reason=db_timeout sqlstate=57014");
     }
 
     @Test
@@ -229,7 +361,7 @@ class FailureHandlingIT {
         AppProcess again = replay(Map.of("STREAMSRE_REPLAY_REASONS", "review_id_conflict"));
         assertThat(again.awaitExit(Duration.ofSeconds(60))).as(again.output()).isZero();
         PipelineState.await("second replay consumed", Duration.ofSeconds(60),
-                () -> PipelineState.lag(group, topic, PARTITIONS) == 0);
+                () -> pipeline.lag() == 0);
         assertThat(PipelineState.count("SELECT count(*) FROM reviews")).isEqualTo(2);
         assertThat(PipelineState.count("SELECT replay_count FROM dlq_events WHERE reason = 'review_id_conflict'"))
                 .isEqualTo(2);
@@ -297,7 +429,107 @@ class FailureHandlingIT {
                 bytes(event(thief, "user:conflict", "review-taken", 2)), "review_id_conflict"));
         corpus.add(poison("garbage bytes", new byte[] { 0x00, (byte) 0xFF, (byte) 0xFE, 0x13, 0x37, (byte) 0x80 },
                 "invalid_utf8"));
+        // Valid-looking events PostgreSQL would refuse or mangle: the codec refuses them first.
+        corpus.add(poison("3,000-character key", bytes(event(UUID.randomUUID().toString(), randomText(3_000), "r-long-key", 3)),
+                "field_too_long"));
+        corpus.add(poison("3,000-character review_id",
+                bytes(event(UUID.randomUUID().toString(), "user:l", randomText(3_000), 3)), "field_too_long"));
+        corpus.add(poison("70,000-character text", bytes(event(UUID.randomUUID().toString(), "user:l", "r-long-text", 3)
+                .replace("\"text\":\"fine\"", "\"text\":\"" + randomText(70_000) + "\"")), "field_too_long"));
+        corpus.add(poison("NUL in the key", bytes(event(UUID.randomUUID().toString(), "user:\\u0000", "r-nul", 3)),
+                "invalid_character"));
+        corpus.add(poison("lone surrogate in the text", bytes(event(UUID.randomUUID().toString(), "user:s", "r-sur", 3)
+                .replace("\"text\":\"fine\"", "\"text\":\"a\\ud800b\"")), "invalid_character"));
+        corpus.add(poison("year 10000", bytes(event(UUID.randomUUID().toString(), "user:y", "r-year", 3)
+                .replaceFirst("\"ts\":\"[^\"]+\"", "\"ts\":\"+10000-01-01T00:00:00Z\"")), "timestamp_out_of_range"));
+        // Malformed in ways JSON parsers disagree on.
+        byte[] event = bytes(event(UUID.randomUUID().toString(), "user:b", "r-bom", 3));
+        byte[] withBom = new byte[event.length + 3];
+        withBom[0] = (byte) 0xEF;
+        withBom[1] = (byte) 0xBB;
+        withBom[2] = (byte) 0xBF;
+        System.arraycopy(event, 0, withBom, 3, event.length);
+        corpus.add(poison("UTF-8 BOM before the JSON", withBom, "invalid_json"));
+        corpus.add(poison("JSON nested 5,000 deep", bytes("{\"a\":" + "[".repeat(5_000) + "]".repeat(5_000) + "}"),
+                "invalid_json"));
+        corpus.add(poison("duplicate JSON key", bytes(event(UUID.randomUUID().toString(), "user:d", "r-dup", 3)
+                .replace("\"rating\":3", "\"rating\":3,\"rating\":5")), "invalid_json"));
+        corpus.add(poison("rating as a string", bytes(event(UUID.randomUUID().toString(), "user:n", "r-str", 3)
+                .replace("\"rating\":3", "\"rating\":\"3\"")), "wrong_type"));
+        corpus.add(poison("event_id not a UUID", bytes(event("not-a-uuid", "user:u", "r-uuid", 3)), "invalid_field"));
+        corpus.add(poison("JSON array", bytes("[1,2,3]"), "invalid_json"));
+        // Hostile headers: forged pipeline headers must not break the DLQ recorder or touch another row.
+        corpus.add(new Poison("forged pipeline headers", bytes("poison:forged"), bytes("{forged"), "invalid_json",
+                List.of(new RecordHeader("streamsre-replay-count", bytes("x")), new RecordHeader("streamsre-replay-of", bytes("1")),
+                        new RecordHeader("streamsre-dlq-source-offset", bytes("banana")),
+                        new RecordHeader("streamsre-dlq-failed-at", bytes("yesterday")),
+                        new RecordHeader("streamsre-dlq-attempts", bytes("99999999999999999999")))));
+        corpus.add(new Poison("forged replay of another entry", bytes("poison:replay-of"), bytes("{replayed?"), "invalid_json",
+                List.of(new RecordHeader("streamsre-replay-count", bytes("1")), new RecordHeader("streamsre-replay-of", bytes("1")))));
+        corpus.add(new Poison("binary header value and NUL in a header key", bytes("poison:binary-headers"), bytes("{bin"),
+                "invalid_json", List.of(new RecordHeader("bin", new byte[] { 0, (byte) 0xFF, 0x10 }),
+                        new RecordHeader("nul\u0000key", bytes("v")), new RecordHeader("null-value", null))));
+        List<Header> many = new ArrayList<>();
+        for (int i = 0; i < 3_000; i++) {
+            many.add(new RecordHeader("h" + i, bytes("v" + i)));
+        }
+        corpus.add(new Poison("3,000 headers", bytes("poison:many-headers"), bytes("{many"), "invalid_json", many));
+        corpus.add(new Poison("a 200 KB header", bytes("poison:huge-header"), bytes("{huge"), "invalid_json",
+                List.of(new RecordHeader("huge", new byte[200_000]))));
         return corpus;
+    }
+
+    private static String readiness(int port) {
+        try {
+            java.net.HttpURLConnection connection = (java.net.HttpURLConnection) new java.net.URL(
+                    "http://127.0.0.1:" + port + "/q/health/ready").openConnection();
+            java.io.InputStream body = connection.getResponseCode() < 400 ? connection.getInputStream() : connection.getErrorStream();
+            return new String(body.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (java.io.IOException e) {
+            return "";
+        }
+    }
+
+    private static int readinessStatus(int port) {
+        try {
+            java.net.HttpURLConnection connection = (java.net.HttpURLConnection) new java.net.URL(
+                    "http://127.0.0.1:" + port + "/q/health/ready").openConnection();
+            return connection.getResponseCode();
+        } catch (java.io.IOException e) {
+            return -1;
+        }
+    }
+
+    /** A metric's value from /q/metrics (summed over its series). */
+    private static double metric(AppProcess app, String name) {
+        try {
+            java.net.HttpURLConnection connection = (java.net.HttpURLConnection) new java.net.URL(
+                    "http://127.0.0.1:" + app.httpPort() + "/q/metrics").openConnection();
+            String body = new String(connection.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            double sum = 0;
+            boolean found = false;
+            for (String line : body.split("\n")) {
+                if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
+                    sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                    found = true;
+                }
+            }
+            if (!found) {
+                throw new AssertionError("no metric " + name + " in /q/metrics");
+            }
+            return sum;
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot read /q/metrics", e);
+        }
+    }
+
+    private static String randomText(int length) {
+        StringBuilder text = new StringBuilder(length);
+        java.util.Random random = new java.util.Random(length);
+        while (text.length() < length) {
+            text.append((char) ('a' + random.nextInt(26)));
+        }
+        return text.toString();
     }
 
     /** Each poison record gets a unique key, so the DLQ copy can be matched to its original. */
@@ -363,45 +595,17 @@ class FailureHandlingIT {
     }
 
     private AppProcess startConsumer(Map<String, String> extra) {
-        Map<String, String> env = new HashMap<>(Map.of("KAFKA_TOPIC", topic, "KAFKA_DLQ_TOPIC", dlqTopic,
-                "KAFKA_GROUP_ID", group));
-        env.putAll(extra);
-        AppProcess consumer = AppProcess.start("consumer", env);
-        processes.add(consumer);
-        return consumer;
+        return pipeline.startConsumer(extra);
     }
 
     private AppProcess replay(Map<String, String> selection) {
         Map<String, String> env = new HashMap<>(Map.of("KAFKA_TOPIC", topic));
         env.putAll(selection);
-        AppProcess replay = AppProcess.start("replay", env);
-        processes.add(replay);
-        return replay;
-    }
-
-    private void produce(int events) {
-        AppProcess producer = AppProcess.start("producer", Map.of("KAFKA_TOPIC", topic, "RATE_PER_SEC", "0",
-                "DURATION", "0", "DUPLICATE_PCT", "2", "POISON_PCT", "0",
-                "STREAMSRE_PRODUCER_MAX_EVENTS", String.valueOf(events)));
-        assertThat(producer.awaitExit(Duration.ofSeconds(120))).as(producer.output()).isZero();
+        return pipeline.start("replay", env);
     }
 
     private long mainTopicEnd() {
         return PipelineState.endOffsets(topic, PARTITIONS).values().stream().mapToLong(Long::longValue).sum();
-    }
-
-    private void awaitDrained(int distinctEvents) {
-        PipelineState.await(distinctEvents + " reviews and zero lag", Duration.ofMinutes(3),
-                () -> PipelineState.count("SELECT count(*) FROM reviews") >= distinctEvents
-                        && PipelineState.lag(group, topic, PARTITIONS) == 0);
-    }
-
-    private void assertExactly(Set<UUID> expected) {
-        assertThat(PipelineState.count("SELECT count(*) FROM reviews")).isEqualTo(expected.size());
-        assertThat(PipelineState.count("SELECT count(*) FROM processed_events")).isEqualTo(expected.size());
-        assertThat(PipelineState.uuids("SELECT event_id FROM reviews")).containsExactlyInAnyOrderElementsOf(expected);
-        assertThat(PipelineState.count("SELECT count(*) FROM dlq_events")).as("dead letters").isZero();
-        assertThat(TestInfrastructure.readAllRaw(dlqTopic)).as("DLQ topic").isEmpty();
     }
 
     private static void slowDownReviews(String seconds) {

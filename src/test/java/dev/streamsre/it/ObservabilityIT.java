@@ -38,7 +38,7 @@ class ObservabilityIT {
     private static final int PARTITIONS = 6;
     private static final Duration PROBE_DEADLINE = Duration.ofSeconds(15);
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-    private final List<AppProcess> processes = new ArrayList<>();
+    private Pipeline pipeline;
     private Process prometheus;
     private String topic;
     private String dlqTopic;
@@ -46,15 +46,15 @@ class ObservabilityIT {
 
     @BeforeEach
     void freshTopicsGroupAndTables() {
-        topic = TestInfrastructure.createTopic("it-obs", PARTITIONS);
-        dlqTopic = TestInfrastructure.createTopic("it-obs-dlq", 1);
-        group = "it-obs-" + UUID.randomUUID().toString().substring(0, 8);
-        PipelineState.resetDatabase();
+        pipeline = Pipeline.fresh("it-obs", PARTITIONS);
+        topic = pipeline.topic();
+        dlqTopic = pipeline.dlqTopic();
+        group = pipeline.group();
     }
 
     @AfterEach
     void stopProcesses() {
-        processes.forEach(AppProcess::close);
+        pipeline.close();
         if (prometheus != null) {
             prometheus.destroyForcibly();
         }
@@ -131,9 +131,8 @@ class ObservabilityIT {
 
     @Test
     void prometheusAnswersEveryDashboardPanelAndAlertExpression() throws Exception {
-        AppProcess producer = AppProcess.start("producer", Map.of("KAFKA_TOPIC", topic, "RATE_PER_SEC", "500",
+        AppProcess producer = pipeline.start("producer", Map.of("KAFKA_TOPIC", topic, "RATE_PER_SEC", "500",
                 "DURATION", "3m", "POISON_PCT", "2", "DUPLICATE_PCT", "2"));
-        processes.add(producer);
         int producerPort = producer.httpPort();
         int consumerPort = startConsumer(Map.of("STREAMSRE_CONSUMER_LAG_SAMPLE_INTERVAL", "1s")).httpPort();
         int prometheusPort = startPrometheus(consumerPort, producerPort);
@@ -321,18 +320,10 @@ class ObservabilityIT {
     }
 
     private AppProcess startConsumer(Map<String, String> extra) {
-        Map<String, String> env = new HashMap<>(Map.of("KAFKA_TOPIC", topic, "KAFKA_DLQ_TOPIC", dlqTopic,
-                "KAFKA_GROUP_ID", group));
-        env.putAll(extra);
-        AppProcess consumer = AppProcess.start("consumer", env);
-        processes.add(consumer);
-        return consumer;
+        return pipeline.startConsumer(extra);
     }
 
     private void produce(int events, int poisonPct) {
-        AppProcess producer = AppProcess.start("producer", Map.of("KAFKA_TOPIC", topic, "RATE_PER_SEC", "0",
-                "DURATION", "0", "POISON_PCT", String.valueOf(poisonPct),
-                "STREAMSRE_PRODUCER_MAX_EVENTS", String.valueOf(events)));
-        assertThat(producer.awaitExit(Duration.ofSeconds(120))).as(producer.output()).isZero();
+        pipeline.produce(events, 0, poisonPct);
     }
 }

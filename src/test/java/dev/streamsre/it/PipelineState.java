@@ -39,14 +39,20 @@ public final class PipelineState {
                 credentials[0], credentials[1]);
     }
 
-    /** Empties the pipeline's tables (when they exist yet), so each test starts from nothing. */
+    /**
+     * Brings the schema to the application's migrations (Flyway, the same scripts the app runs),
+     * then empties the pipeline's tables, so each test starts from nothing and every query a test
+     * makes has its tables.
+     */
     public static void resetDatabase() {
+        String url = TestInfrastructure.databaseUrl();
+        String rest = url.substring("postgres://".length());
+        String[] credentials = rest.substring(0, rest.indexOf('@')).split(":");
+        org.flywaydb.core.Flyway.configure()
+                .dataSource("jdbc:postgresql://" + rest.substring(rest.indexOf('@') + 1), credentials[0], credentials[1])
+                .locations("classpath:db/migration").load().migrate();
         try (Connection connection = database(); Statement statement = connection.createStatement()) {
-            ResultSet exists = statement.executeQuery("SELECT to_regclass('public.reviews') IS NOT NULL");
-            exists.next();
-            if (exists.getBoolean(1)) {
-                statement.execute("TRUNCATE reviews, processed_events, dlq_events");
-            }
+            statement.execute("TRUNCATE reviews, processed_events, dlq_events");
         } catch (SQLException e) {
             throw new IllegalStateException("cannot reset the test database", e);
         }
@@ -60,14 +66,16 @@ public final class PipelineState {
         }
     }
 
+    /** The first column of the first row, as a number; a broken query fails the test, it never reads as 0 or -1. */
     public static long count(String sql) {
         try (Connection connection = database(); Statement statement = connection.createStatement();
                 ResultSet result = statement.executeQuery(sql)) {
-            result.next();
+            if (!result.next()) {
+                throw new IllegalStateException("no row from: " + sql);
+            }
             return result.getLong(1);
         } catch (SQLException e) {
-            // Tables appear when the first consumer has migrated the schema.
-            return -1;
+            throw new IllegalStateException("cannot run: " + sql, e);
         }
     }
 
@@ -138,6 +146,12 @@ public final class PipelineState {
     }
 
     public static void await(String what, Duration timeout, BooleanSupplier condition) {
+        await(what, timeout, condition, () -> "");
+    }
+
+    /** Waits for the condition; on timeout fails with what it waited for and {@code state} as it is then. */
+    public static void await(String what, Duration timeout, BooleanSupplier condition,
+            java.util.function.Supplier<String> state) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
             if (condition.getAsBoolean()) {
@@ -145,6 +159,6 @@ public final class PipelineState {
             }
             AppProcess.sleep(250);
         }
-        throw new AssertionError("timed out after " + timeout + " waiting for: " + what);
+        throw new AssertionError("timed out after " + timeout + " waiting for: " + what + " " + state.get());
     }
 }

@@ -1,0 +1,155 @@
+package dev.streamsre.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+
+/**
+ * The one fixture the integration tests share: a fresh main topic, DLQ topic, consumer group and
+ * empty tables per test, the app processes it started (stopped at the end), and the waits and
+ * checks every end-to-end test makes. Waits fail loudly with the pipeline's state when they time
+ * out; exit codes are asserted exactly.
+ */
+public final class Pipeline implements AutoCloseable {
+
+    /** What a drain of the main topic must end with: every distinct valid event once, every poison record once. */
+    public record Expected(Set<UUID> events, long poison, long records) {
+    }
+
+    private final int partitions;
+    private final String topic;
+    private final String dlqTopic;
+    private final List<AppProcess> processes = new ArrayList<>();
+    private String group;
+
+    private Pipeline(String prefix, int partitions) {
+        this.partitions = partitions;
+        this.topic = TestInfrastructure.createTopic(prefix, partitions);
+        this.dlqTopic = TestInfrastructure.createTopic(prefix + "-dlq", 1);
+        this.group = prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
+        PipelineState.resetDatabase();
+    }
+
+    /** New topics ({@code prefix-<id>} with {@code partitions}, and a DLQ topic), a new group, empty tables. */
+    public static Pipeline fresh(String prefix, int partitions) {
+        return new Pipeline(prefix, partitions);
+    }
+
+    public String topic() {
+        return topic;
+    }
+
+    public String dlqTopic() {
+        return dlqTopic;
+    }
+
+    public String group() {
+        return group;
+    }
+
+    public int partitions() {
+        return partitions;
+    }
+
+    /** Later consumers join a new group, which reads both topics from the start again. */
+    public void newGroup(String suffix) {
+        group = group + "-" + suffix;
+    }
+
+    /** Starts a consumer on this pipeline's topics and group, with extra environment on top. */
+    public AppProcess startConsumer(Map<String, String> extra) {
+        Map<String, String> env = new HashMap<>(Map.of("KAFKA_TOPIC", topic, "KAFKA_DLQ_TOPIC", dlqTopic,
+                "KAFKA_GROUP_ID", group));
+        env.putAll(extra);
+        return start("consumer", env);
+    }
+
+    public AppProcess startConsumer() {
+        return startConsumer(Map.of());
+    }
+
+    /** Starts the app in any mode; the process is stopped when the test ends. */
+    public AppProcess start(String profile, Map<String, String> environment) {
+        AppProcess process = AppProcess.start(profile, environment);
+        processes.add(process);
+        return process;
+    }
+
+    /** Runs the producer unpaced for {@code events} records and waits for it to exit 0. */
+    public void produce(int events, int duplicatePct, double poisonPct) {
+        AppProcess producer = start("producer", Map.of("KAFKA_TOPIC", topic, "RATE_PER_SEC", "0", "DURATION", "0",
+                "DUPLICATE_PCT", String.valueOf(duplicatePct), "POISON_PCT", String.valueOf(poisonPct),
+                "STREAMSRE_PRODUCER_MAX_EVENTS", String.valueOf(events)));
+        assertThat(producer.awaitExit(Duration.ofSeconds(120))).as(producer.output()).isZero();
+    }
+
+    /** Reads the main topic to its end: what a drain must write. */
+    public Expected expected() {
+        List<ConsumerRecord<String, byte[]>> records = TestInfrastructure.readAll(topic);
+        Set<UUID> events = PipelineState.distinctEventIds(records);
+        long valid = records.stream().filter(record -> !PipelineState.distinctEventIds(List.of(record)).isEmpty()).count();
+        return new Expected(events, records.size() - valid, records.size());
+    }
+
+    /** Waits until every distinct event landed, every poison record is in dlq_events, and the lag is 0. */
+    public void awaitDrained(Expected expected, Duration timeout) {
+        PipelineState.await(expected.events().size() + " reviews, " + expected.poison() + " dead letters and zero lag",
+                timeout, () -> PipelineState.count("SELECT count(*) FROM reviews") >= expected.events().size()
+                        && PipelineState.count("SELECT count(*) FROM dlq_events") >= expected.poison()
+                        && lag() == 0,
+                this::describeState);
+    }
+
+    public void awaitDrained(Expected expected) {
+        awaitDrained(expected, Duration.ofMinutes(3));
+    }
+
+    /** Records of the main topic not yet committed by the group. */
+    public long lag() {
+        return PipelineState.lag(group, topic, partitions);
+    }
+
+    /**
+     * produced = landed + duplicates + dead letters, exactly: every distinct event has one review and
+     * one ledger row, nothing else is in reviews, each poison record is one dlq_events row, and the
+     * DLQ topic holds at least one copy of each (more after a crash: the copy and the commit are
+     * not one transaction). Returns how many DLQ copies there are.
+     */
+    public long assertExactly(Expected expected) {
+        assertThat(PipelineState.count("SELECT count(*) FROM reviews")).as("reviews").isEqualTo(expected.events().size());
+        assertThat(PipelineState.count("SELECT count(*) FROM processed_events")).as("ledger rows")
+                .isEqualTo(expected.events().size());
+        Set<UUID> landed = PipelineState.uuids("SELECT event_id FROM reviews");
+        Set<UUID> missing = expected.events().stream().filter(id -> !landed.contains(id)).collect(Collectors.toSet());
+        assertThat(missing).as("events lost").isEmpty();
+        assertThat(PipelineState.count("SELECT count(*) FROM dlq_events")).as("dead letters in dlq_events")
+                .isEqualTo(expected.poison());
+        assertThat(PipelineState.count("SELECT count(*) FROM (SELECT DISTINCT source_partition, source_offset"
+                + " FROM dlq_events) d")).as("each dead letter once").isEqualTo(expected.poison());
+        long copies = TestInfrastructure.readAllRaw(dlqTopic).size();
+        if (expected.poison() == 0) {
+            assertThat(copies).as("DLQ topic").isZero();
+        } else {
+            assertThat(copies).as("DLQ topic copies").isGreaterThanOrEqualTo(expected.poison());
+        }
+        return copies;
+    }
+
+    private String describeState() {
+        return "reviews=" + PipelineState.count("SELECT count(*) FROM reviews") + " dlq_events="
+                + PipelineState.count("SELECT count(*) FROM dlq_events") + " lag=" + lag();
+    }
+
+    @Override
+    public void close() {
+        processes.forEach(AppProcess::close);
+    }
+}
