@@ -77,6 +77,13 @@ public interface ConsumerConfig {
     @WithDefault("14d")
     Duration dedupeHorizon();
 
+    /**
+     * dlq_events entries whose latest failure is older than this are deleted (on the ledger's
+     * pruning schedule). 0, the default, keeps them forever.
+     */
+    @WithDefault("0s")
+    Duration dlqRetention();
+
     /** How often the ledger is pruned (Quarkus scheduler syntax: 10m, 1h). */
     @WithDefault("10m")
     String ledgerPruneInterval();

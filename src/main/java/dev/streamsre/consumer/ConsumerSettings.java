@@ -22,6 +22,10 @@ final class ConsumerSettings {
             throw new InvalidConfigurationException("streamsre.consumer.dedupe-horizon must be 0 (keep the ledger"
                     + " forever) or a positive duration longer than the topic's retention, got " + config.dedupeHorizon());
         }
+        if (config.dlqRetention().isNegative()) {
+            throw new InvalidConfigurationException("streamsre.consumer.dlq-retention must be 0 (keep dead letters"
+                    + " forever) or a positive duration, got " + config.dlqRetention());
+        }
         if (config.maxAttempts() < 1) {
             throw new InvalidConfigurationException("streamsre.consumer.max-attempts must be at least 1, got "
                     + config.maxAttempts());

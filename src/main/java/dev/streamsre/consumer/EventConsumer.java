@@ -3,6 +3,7 @@ package dev.streamsre.consumer;
 import dev.streamsre.Mode;
 import dev.streamsre.deadletter.Condemned;
 import dev.streamsre.deadletter.DeadLetterOffice;
+import dev.streamsre.deadletter.DeadLetterStore;
 import dev.streamsre.event.EventCodec;
 import dev.streamsre.event.EventLimits;
 import dev.streamsre.failure.PoisonRecordException;
@@ -100,13 +101,19 @@ public class EventConsumer {
             raw.add(new BatchTriage.RawRecord(record.getPartition(), offsetOf(record), record.getPayload()));
         }
         List<BatchTriage.Verdict> verdicts = triage.triage(raw);
-        return writer.write(BatchTriage.toWrite(verdicts))
-                .chain(results -> deadLetters.settle(batch, condemned(records, verdicts, results)));
+        return writer.write(BatchTriage.toWrite(verdicts)).chain(results -> {
+            List<DeadLetterStore.Landed> replaysLanded = new ArrayList<>();
+            List<Condemned> condemned = outcomes(records, verdicts, results, replaysLanded);
+            return deadLetters.settle(batch, condemned, replaysLanded);
+        });
     }
 
-    /** Counts how each record ended and gathers the ones to dead-letter, in offset order. */
-    private List<Condemned> condemned(List<KafkaRecord<byte[], byte[]>> records, List<BatchTriage.Verdict> verdicts,
-            List<WriteResult> results) {
+    /**
+     * Counts how each record ended and gathers, in offset order, the ones to dead-letter and the
+     * replayed ones that landed (their DLQ entries are resolved).
+     */
+    private List<Condemned> outcomes(List<KafkaRecord<byte[], byte[]>> records, List<BatchTriage.Verdict> verdicts,
+            List<WriteResult> results, List<DeadLetterStore.Landed> replaysLanded) {
         List<Condemned> condemned = new ArrayList<>();
         int written = 0;
         for (int i = 0; i < verdicts.size(); i++) {
@@ -118,6 +125,10 @@ public class EventConsumer {
                     condemned.add(new Condemned(record, refused.reason(), write.event().event().eventId()));
                 } else {
                     metrics.processed(result instanceof WriteResult.Landed ? Result.SUCCESS : Result.DUPLICATE, 1);
+                    DeadLetterStore.Landed replay = DeadLetterOffice.replayOf(record);
+                    if (replay != null) {
+                        replaysLanded.add(replay);
+                    }
                 }
             } else if (verdict instanceof BatchTriage.Reject reject) {
                 condemned.add(new Condemned(record, new PoisonRecordException(reject.rejection().reason().code(),

@@ -42,15 +42,17 @@ public class DeadLetterOffice {
     static final int MAX_PENDING = 1_000;
 
     private final DeadLetterSender sender;
+    private final DeadLetterStore store;
     private final PipelineMetrics metrics;
     private final DeadLetterLog log;
     private final String dlqTopic;
     /** Batches whose dead letters are still being sent: a graceful stop waits for them. */
     private final AtomicInteger unsettledBatches = new AtomicInteger();
 
-    DeadLetterOffice(DeadLetterSender sender, PipelineMetrics metrics, ConsumerConfig config,
+    DeadLetterOffice(DeadLetterSender sender, DeadLetterStore store, PipelineMetrics metrics, ConsumerConfig config,
             @ConfigProperty(name = "streamsre.dlq-topic") String dlqTopic) {
         this.sender = sender;
+        this.store = store;
         this.metrics = metrics;
         this.log = new DeadLetterLog(config.deadLetterLogInterval());
         this.dlqTopic = dlqTopic;
@@ -62,10 +64,26 @@ public class DeadLetterOffice {
     }
 
     /**
-     * Dead-letters the condemned records of the batch, then acknowledges the batch. The Uni
-     * completes at once, or, while the DLQ is backed up, when this batch is settled.
+     * Marks the entries whose replayed records landed as resolved, dead-letters the condemned
+     * records of the batch, then acknowledges the batch. The Uni completes at once, or, while the
+     * DLQ is backed up, when this batch is settled.
+     *
+     * @param replaysLanded records of the batch that carry a replay header and landed (or were
+     *                      already there): their DLQ entries are done
      */
-    public Uni<Void> settle(KafkaRecordBatch<byte[], byte[]> batch, List<Condemned> condemned) {
+    public Uni<Void> settle(KafkaRecordBatch<byte[], byte[]> batch, List<Condemned> condemned,
+            List<DeadLetterStore.Landed> replaysLanded) {
+        if (!replaysLanded.isEmpty()) {
+            // Bookkeeping, not a guarantee: a failure here must not hold the batch (a redelivered
+            // copy is a duplicate, and resolves the entry then).
+            return store.resolve(replaysLanded)
+                    .onFailure().recoverWithItem(failure -> {
+                        LOG.warnf("cannot mark %d replayed DLQ entries resolved: %s", replaysLanded.size(),
+                                failure.toString());
+                        return null;
+                    })
+                    .chain(() -> settle(batch, condemned, List.of()));
+        }
         Collection<KafkaRecord<byte[], byte[]>> lastOfEachPartition = batch.getLatestOffsetRecords().values();
         if (condemned.isEmpty()) {
             return acknowledge(lastOfEachPartition);
@@ -117,6 +135,12 @@ public class DeadLetterOffice {
         headers.add(DeadLetterHeaders.SOURCE_OFFSET, DeadLetterHeaders.bytes(record.getOffset()));
         headers.add(DeadLetterHeaders.SOURCE_TIMESTAMP, DeadLetterHeaders.bytes(record.getTimestamp().toEpochMilli()));
         return new ProducerRecord<>(dlqTopic, null, record.getKey(), record.getPayload(), headers);
+    }
+
+    /** The DLQ entry a record was replayed from, if its replay headers say so, else null. */
+    public static DeadLetterStore.Landed replayOf(KafkaRecord<byte[], byte[]> record) {
+        Long entryId = DeadLetterRecorder.longInteger(DeadLetterHeaders.text(record.getHeaders(), DeadLetterHeaders.REPLAY_OF));
+        return entryId == null || entryId <= 0 ? null : new DeadLetterStore.Landed(entryId, record.getKey(), record.getPayload());
     }
 
     /** The dlq_events row for a dead letter the DLQ topic can never take (it has no DLQ position). */

@@ -62,13 +62,50 @@ public class DeadLetterStore {
                           AND record_key IS NOT DISTINCT FROM $7::bytea AND payload IS NOT DISTINCT FROM $8::bytea)
             ON CONFLICT (source_topic, source_partition, source_offset, source_timestamp) DO NOTHING""";
 
+    /**
+     * Marks an entry resolved once its replayed copy landed. Like the recorder's update, it trusts
+     * the replay header only if the entry holds the same key and bytes.
+     */
+    static final String RESOLVE = """
+            UPDATE dlq_events SET resolved_at = coalesce(resolved_at, now()), parked = false
+             WHERE id = $1 AND record_key IS NOT DISTINCT FROM $2::bytea AND payload IS NOT DISTINCT FROM $3::bytea""";
+
     /** Looked up lazily: the bean exists in every mode, the datasource is inactive in producer mode. */
     private final Instance<Pool> pools;
     private final Timer recordTimer;
+    private final Timer resolveTimer;
 
     DeadLetterStore(Instance<Pool> pools, PipelineMetrics metrics) {
         this.pools = pools;
         this.recordTimer = metrics.query("record_dlq");
+        this.resolveTimer = metrics.query("resolve_dlq");
+    }
+
+    /** A replayed record that landed: the entry it was replayed from, and the record's key and bytes. */
+    public record Landed(long entryId, byte[] key, byte[] payload) {
+    }
+
+    /** Marks the entries whose replayed records landed as resolved; transient failures are retried. */
+    @Retry(maxRetries = -1, delay = 100, maxDuration = 0, jitter = 50)
+    @ExponentialBackoff(factor = 2, maxDelay = 5_000)
+    @RetryWhen(exception = RetryTransientFailures.class)
+    @BeforeRetry(CountRetries.class)
+    @AsynchronousNonBlocking
+    public Uni<Void> resolve(List<Landed> landed) {
+        if (landed.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        List<Tuple> rows = landed.stream().map(entry -> {
+            Tuple row = Tuple.tuple().addLong(entry.entryId());
+            addBytes(row, entry.key());
+            addBytes(row, entry.payload());
+            return row;
+        }).toList();
+        return Uni.createFrom().deferred(() -> {
+            long start = System.nanoTime();
+            return pools.get().preparedQuery(RESOLVE).executeBatch(rows)
+                    .onTermination().invoke(() -> resolveTimer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS));
+        }).replaceWithVoid();
     }
 
     /**

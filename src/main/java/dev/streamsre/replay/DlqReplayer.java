@@ -38,7 +38,9 @@ import org.jboss.logging.Logger;
  * <p>Replaying is always safe to repeat: the consumer's ledger recognises an event that already
  * landed as a duplicate. A replayed record that fails again comes back to the DLQ carrying
  * {@code streamsre-replay-of}, and the DLQ recorder updates this same row. After
- * {@code max-replays} unsuccessful replays an entry is parked, and only {@code force} takes it.
+ * {@code max-replays} unsuccessful replays an entry is parked, and only {@code force} takes it. A
+ * replayed record that lands marks its entry resolved (the consumer does), and a resolved entry is
+ * not selected again unless forced. Two replays running at once never send the same entry twice.
  */
 @ApplicationScoped
 public class DlqReplayer {
@@ -78,15 +80,15 @@ public class DlqReplayer {
     /** Runs the replay and returns the process exit code. */
     public int run() {
         validate();
-        List<Entry> entries;
-        try {
-            entries = select();
-        } catch (SQLException e) {
-            LOG.errorf("cannot read dlq_events (DATABASE_URL): %s", e.getMessage());
-            return EXIT_UNREACHABLE;
-        }
-        System.out.printf("replay: %d dead letter(s) selected (%s)%n", entries.size(), describeSelection());
         if (config.dryRun()) {
+            List<Entry> entries;
+            try (Connection connection = dataSource.get().getConnection()) {
+                entries = select(connection, false);
+            } catch (SQLException e) {
+                LOG.errorf("cannot read dlq_events (DATABASE_URL): %s", e.getMessage());
+                return EXIT_UNREACHABLE;
+            }
+            System.out.printf("replay: %d dead letter(s) selected (%s)%n", entries.size(), describeSelection());
             for (Entry entry : entries) {
                 print(entry, parkNow(entry) ? "would park (replayed " + entry.replayCount() + " times)" : "would replay");
             }
@@ -101,8 +103,16 @@ public class DlqReplayer {
         int replayed = 0;
         int parked = 0;
         int failed = 0;
+        int selected;
+        // One transaction for the whole run: the selected rows stay locked (FOR UPDATE SKIP LOCKED)
+        // until it commits, so a second replay running at the same time skips them instead of
+        // sending them again.
         try (Producer<byte[], byte[]> producer = new KafkaProducer<>(producerProperties());
                 Connection connection = dataSource.get().getConnection()) {
+            connection.setAutoCommit(false);
+            List<Entry> entries = select(connection, true);
+            selected = entries.size();
+            System.out.printf("replay: %d dead letter(s) selected (%s)%n", entries.size(), describeSelection());
             for (Entry entry : entries) {
                 if (parkNow(entry)) {
                     update(connection, MARK_PARKED, entry.id());
@@ -121,6 +131,7 @@ public class DlqReplayer {
                 print(entry, "replayed to " + topic + " (replay " + (entry.replayCount() + 1) + ")");
                 replayed++;
             }
+            connection.commit();
         } catch (SQLException e) {
             LOG.errorf("cannot update dlq_events (DATABASE_URL): %s", e.getMessage());
             return EXIT_UNREACHABLE;
@@ -129,7 +140,7 @@ public class DlqReplayer {
             return EXIT_PUBLISH_FAILED;
         }
         System.out.printf("replay summary: dry_run=false selected=%d replayed=%d parked=%d failed=%d%n",
-                entries.size(), replayed, parked, failed);
+                selected, replayed, parked, failed);
         return failed > 0 ? EXIT_PUBLISH_FAILED : EXIT_OK;
     }
 
@@ -151,8 +162,12 @@ public class DlqReplayer {
         return !config.force() && entry.replayCount() >= config.maxReplays();
     }
 
-    /** Oldest first; parked entries only when forced. Filters are bound parameters, never spliced text. */
-    private List<Entry> select() throws SQLException {
+    /**
+     * Oldest first; parked and resolved entries only when forced. Filters are bound parameters,
+     * never spliced text. With {@code lock}, the rows are locked for the caller's transaction and
+     * rows another replay holds are skipped.
+     */
+    private List<Entry> select(Connection connection, boolean lock) throws SQLException {
         StringBuilder sql = new StringBuilder("""
                 SELECT id, reason, source_topic || '/' || source_partition || '/' || source_offset, replay_count,
                        parked, record_key, payload, headers::text
@@ -175,13 +190,15 @@ public class DlqReplayer {
             parameters.add(ids.toArray(Long[]::new));
         });
         if (!config.force()) {
-            sql.append(" AND NOT parked");
+            sql.append(" AND NOT parked AND resolved_at IS NULL");
         }
         sql.append(" ORDER BY id LIMIT ?");
         parameters.add(config.limit());
+        if (lock) {
+            sql.append(" FOR UPDATE SKIP LOCKED");
+        }
         List<Entry> entries = new ArrayList<>();
-        try (Connection connection = dataSource.get().getConnection();
-                PreparedStatement statement = connection.prepareStatement(sql.toString())) {
+        try (PreparedStatement statement = connection.prepareStatement(sql.toString())) {
             for (int i = 0; i < parameters.size(); i++) {
                 Object value = parameters.get(i);
                 if (value instanceof String[] texts) {
@@ -209,7 +226,12 @@ public class DlqReplayer {
         for (Object item : new JsonArray(entry.headersJson())) {
             JsonObject header = (JsonObject) item;
             String value = header.getString("value");
-            headers.add(header.getString("key"), value == null ? null : Base64.getDecoder().decode(value));
+            // key_base64 holds a key jsonb could not (one with a NUL); "key" is then a stand-in.
+            String exactKey = header.getString("key_base64");
+            String key = exactKey != null
+                    ? new String(Base64.getDecoder().decode(exactKey), java.nio.charset.StandardCharsets.UTF_8)
+                    : header.getString("key");
+            headers.add(key, value == null ? null : Base64.getDecoder().decode(value));
         }
         headers.add(DeadLetterHeaders.REPLAY_OF, DeadLetterHeaders.bytes(entry.id()));
         headers.add(DeadLetterHeaders.REPLAY_COUNT, DeadLetterHeaders.bytes(entry.replayCount() + 1));

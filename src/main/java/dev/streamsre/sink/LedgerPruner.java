@@ -7,7 +7,6 @@ import dev.streamsre.observability.PipelineMetrics;
 import io.micrometer.core.instrument.Timer;
 import io.quarkus.scheduler.Scheduled;
 import io.vertx.mutiny.sqlclient.Pool;
-import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Instance;
 import java.time.Duration;
@@ -38,8 +37,6 @@ import org.jboss.logging.Logger;
 public class LedgerPruner {
 
     private static final Logger LOG = Logger.getLogger(LedgerPruner.class);
-    /** Rows per DELETE: small enough that a chunk is a short transaction, large enough to keep up. */
-    private static final int CHUNK = 5_000;
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
     private static final String DELETE_CHUNK = """
             DELETE FROM processed_events WHERE event_id IN (
@@ -78,22 +75,14 @@ public class LedgerPruner {
             LOG.error(refusal);
             return;
         }
-        Pool pool = pools.get();
-        long total = 0;
-        int deleted;
+        long total;
         try {
-            do {
-                long started = System.nanoTime();
-                deleted = pool.preparedQuery(DELETE_CHUNK).execute(Tuple.of((double) horizon.toSeconds(), CHUNK))
-                        .await().atMost(TIMEOUT).rowCount();
-                deleteTimer.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
-                total += deleted;
-                metrics.ledgerPruned(deleted);
-            } while (deleted == CHUNK && !ShutdownSignal.isStopping());
+            total = ChunkedDelete.olderThan(pools.get(), DELETE_CHUNK, horizon, deleteTimer,
+                    metrics::ledgerPruned);
         } catch (RuntimeException e) {
             // Nothing to undo (each chunk is its own transaction) and nothing urgent: the next run
             // picks up where this one stopped. A database outage is reported by readiness.
-            LOG.warnf("pruning processed_events stopped after %d rows, next try in one interval: %s", total, e);
+            LOG.warnf("pruning processed_events stopped, next try in one interval: %s", e.toString());
             return;
         }
         if (total > 0) {

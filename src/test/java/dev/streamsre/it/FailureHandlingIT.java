@@ -262,6 +262,25 @@ class FailureHandlingIT {
     }
 
     @Test
+    void deadLettersWhoseLatestFailureIsOlderThanTheRetentionArePruned() {
+        TestInfrastructure.send(List.of(new ProducerRecord<>(topic, 0, bytes("poison:1"), bytes("{one")),
+                new ProducerRecord<>(topic, 0, bytes("poison:2"), bytes("{two")),
+                new ProducerRecord<>(topic, 0, bytes("poison:3"), bytes("{three"))));
+        AppProcess consumer = startConsumer(Map.of("STREAMSRE_CONSUMER_DLQ_RETENTION", "30d",
+                "STREAMSRE_CONSUMER_LEDGER_PRUNE_INTERVAL", "1s"));
+        PipelineState.await("three dead letters recorded", Duration.ofSeconds(60),
+                () -> PipelineState.count("SELECT count(*) FROM dlq_events") == 3);
+        PipelineState.execute("UPDATE dlq_events SET last_failed_at = now() - interval '31 days'"
+                + " WHERE record_key <> convert_to('poison:3', 'UTF8')");
+        PipelineState.await("the two aged ones pruned", Duration.ofSeconds(30),
+                () -> PipelineState.count("SELECT count(*) FROM dlq_events") == 1);
+        PipelineState.await("the pruning logged", Duration.ofSeconds(10),
+                () -> consumer.output().contains("pruned 2 dlq_events rows"));
+        assertThat(PipelineState.count("SELECT count(*) FROM dlq_events WHERE record_key = convert_to('poison:3', 'UTF8')"))
+                .isEqualTo(1);
+    }
+
+    @Test
     void aSixtySecondDatabaseOutageLosesNothingAndDeadLettersNothing() {
         AppProcess producer = pipeline.start("producer", Map.of("KAFKA_TOPIC", topic, "RATE_PER_SEC", "1000",
                 "DURATION", "80s", "DUPLICATE_PCT", "2", "POISON_PCT", "0"));
@@ -357,8 +376,15 @@ class FailureHandlingIT {
         PipelineState.await("the replayed event landed", Duration.ofSeconds(60),
                 () -> PipelineState.count("SELECT count(*) FROM reviews WHERE event_id = '" + usurper + "'") == 1);
 
-        // Replaying it again is harmless: the ledger recognises the event.
-        AppProcess again = replay(Map.of("STREAMSRE_REPLAY_REASONS", "review_id_conflict"));
+        // The entry is resolved once its replayed record landed: not selected again unless forced.
+        PipelineState.await("the landed replay resolved its entry", Duration.ofSeconds(30),
+                () -> PipelineState.count("SELECT count(*) FROM dlq_events WHERE reason = 'review_id_conflict'"
+                        + " AND resolved_at IS NOT NULL") == 1);
+        AppProcess unforced = replay(Map.of("STREAMSRE_REPLAY_REASONS", "review_id_conflict"));
+        assertThat(unforced.awaitExit(Duration.ofSeconds(60))).as(unforced.output()).isZero();
+        assertThat(unforced.output()).contains("0 dead letter(s) selected");
+        // Replaying it again by force is harmless: the ledger recognises the event.
+        AppProcess again = replay(Map.of("STREAMSRE_REPLAY_REASONS", "review_id_conflict", "STREAMSRE_REPLAY_FORCE", "true"));
         assertThat(again.awaitExit(Duration.ofSeconds(60))).as(again.output()).isZero();
         PipelineState.await("second replay consumed", Duration.ofSeconds(60),
                 () -> pipeline.lag() == 0);
@@ -387,6 +413,19 @@ class FailureHandlingIT {
         assertThat(forced.output()).contains("replayed=1");
         PipelineState.await("the forced replay failed again too", Duration.ofSeconds(60),
                 () -> PipelineState.count("SELECT failure_count FROM dlq_events WHERE reason = 'invalid_json'") == 3);
+
+        // A replay running at the same time holds its entries: another replay skips them.
+        try (Connection holder = PipelineState.database()) {
+            holder.setAutoCommit(false);
+            try (Statement lock = holder.createStatement()) {
+                lock.executeQuery("SELECT id FROM dlq_events WHERE reason = 'invalid_json' FOR UPDATE").close();
+                AppProcess concurrent = replay(Map.of("STREAMSRE_REPLAY_REASONS", "invalid_json", "STREAMSRE_REPLAY_FORCE",
+                        "true"));
+                assertThat(concurrent.awaitExit(Duration.ofSeconds(60))).as(concurrent.output()).isZero();
+                assertThat(concurrent.output()).contains("0 dead letter(s) selected");
+            }
+            holder.rollback();
+        }
 
         AppProcess invalid = replay(Map.of("STREAMSRE_REPLAY_LIMIT", "0"));
         assertThat(invalid.awaitExit(Duration.ofSeconds(60))).isNotZero();
