@@ -1,6 +1,5 @@
 package dev.streamsre.deadletter;
 
-import dev.streamsre.consumer.ConsumerConfig;
 import dev.streamsre.observability.PipelineMetrics;
 import dev.streamsre.observability.PipelineMetrics.Result;
 import io.smallrye.mutiny.Uni;
@@ -49,12 +48,14 @@ public class DeadLetterOffice {
     /** Batches whose dead letters are still being sent: a graceful stop waits for them. */
     private final AtomicInteger unsettledBatches = new AtomicInteger();
 
-    DeadLetterOffice(DeadLetterSender sender, DeadLetterStore store, PipelineMetrics metrics, ConsumerConfig config,
+    /** @param logInterval {@code streamsre.consumer.dead-letter-log-interval}, defined in ConsumerConfig */
+    DeadLetterOffice(DeadLetterSender sender, DeadLetterStore store, PipelineMetrics metrics,
+            @ConfigProperty(name = "streamsre.consumer.dead-letter-log-interval") java.time.Duration logInterval,
             @ConfigProperty(name = "streamsre.dlq-topic") String dlqTopic) {
         this.sender = sender;
         this.store = store;
         this.metrics = metrics;
-        this.log = new DeadLetterLog(config.deadLetterLogInterval());
+        this.log = new DeadLetterLog(logInterval);
         this.dlqTopic = dlqTopic;
     }
 
@@ -91,15 +92,15 @@ public class DeadLetterOffice {
         // One failure time for the batch's dead letters: they were judged together.
         Instant failedAt = Instant.now();
         byte[] failedAtHeader = DeadLetterHeaders.bytes(failedAt);
-        List<Uni<Void>> sends = new ArrayList<>(condemned.size());
+        List<DeadLetterSender.Letter> letters = new ArrayList<>(condemned.size());
         for (Condemned letter : condemned) {
             log.deadLettered(letter.record(), letter.record().getOffset(), letter.reason(), letter.eventId());
             metrics.processed(Result.DLQ, 1);
             metrics.deadLettered(letter.reason().reasonCode());
-            sends.add(sender.send(copy(letter, failedAtHeader), entry(letter, failedAt)));
+            letters.add(new DeadLetterSender.Letter(copy(letter, failedAtHeader), () -> entry(letter, failedAt)));
         }
         unsettledBatches.incrementAndGet();
-        Uni<Void> settled = Uni.join().all(sends).andFailFast().replaceWithVoid()
+        Uni<Void> settled = sender.sendAll(letters)
                 .chain(() -> acknowledge(lastOfEachPartition))
                 .onFailure().invoke(failure -> LOG.infof("batch of %d records left unacknowledged for redelivery"
                         + " (shutdown stopped its dead-letter sends: %s)", batch.getRecords().size(), failure.toString()))

@@ -1,7 +1,6 @@
 package dev.streamsre.deadletter;
 
 import dev.streamsre.Mode;
-import dev.streamsre.consumer.ConsumerConfig;
 import dev.streamsre.failure.ShutdownSignal;
 import dev.streamsre.observability.PipelineMetrics;
 import dev.streamsre.sink.ChunkedDelete;
@@ -35,10 +34,12 @@ public class DeadLetterPruner {
     private final Timer deleteTimer;
     private final Counter pruned;
 
-    DeadLetterPruner(@ConfigProperty(name = "streamsre.mode") Mode mode, ConsumerConfig config, Instance<Pool> pools,
+    /** @param retention {@code streamsre.consumer.dlq-retention}, defined (default, checks) in ConsumerConfig */
+    DeadLetterPruner(@ConfigProperty(name = "streamsre.mode") Mode mode,
+            @ConfigProperty(name = "streamsre.consumer.dlq-retention") Duration retention, Instance<Pool> pools,
             PipelineMetrics metrics, io.micrometer.core.instrument.MeterRegistry registry) {
         this.mode = mode;
-        this.retention = config.dlqRetention();
+        this.retention = retention;
         this.pools = pools;
         this.deleteTimer = metrics.query("prune_dlq");
         this.pruned = Counter.builder("dlq_pruned").description("dlq_events rows deleted past streamsre.consumer.dlq-retention")

@@ -4,12 +4,16 @@ import dev.streamsre.failure.ShutdownSignal;
 import dev.streamsre.observability.PipelineMetrics;
 import io.smallrye.common.annotation.Identifier;
 import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
@@ -80,27 +84,85 @@ public class DeadLetterSender {
         return lastFailure;
     }
 
+    /** A dead letter to send, and what to store in {@code dlq_events} if the DLQ topic can never take it. */
+    public record Letter(ProducerRecord<byte[], byte[]> copy, Supplier<DeadLetter> entry) {
+    }
+
     /**
-     * Completes once the dead letter is safe. Fails only when shutdown stops the retries; the
-     * record is then left unacknowledged and redelivered to the next owner.
+     * Completes once every letter is safe. Fails only when shutdown stops the retries; the batch is
+     * then left unacknowledged and redelivered to the next owner.
      *
-     * @param unsendable what to store in {@code dlq_events} if the DLQ topic can never take the record
+     * <p>All letters are handed to the producer at once, on a worker thread: {@code send()} blocks
+     * while it waits for the topic's metadata (up to max.block.ms when the topic is missing), which
+     * must never happen on the event loop the database client shares. Only letters whose send
+     * failed take the slower path, one by one with retries.
      */
-    public Uni<Void> send(ProducerRecord<byte[], byte[]> letter, DeadLetter unsendable) {
-        pending.incrementAndGet();
-        return Uni.createFrom().<Void>emitter(emitter -> producer().send(letter, (metadata, failure) -> {
-            if (failure == null) {
-                emitter.complete(null);
-            } else {
-                emitter.fail(failure);
+    public Uni<Void> sendAll(List<Letter> letters) {
+        pending.addAndGet(letters.size());
+        return Uni.createFrom().<Throwable[]>emitter(emitter -> {
+            Throwable[] failures = new Throwable[letters.size()];
+            AtomicInteger unanswered = new AtomicInteger(letters.size());
+            for (int i = 0; i < letters.size(); i++) {
+                int index = i;
+                try {
+                    producer().send(letters.get(i).copy(), (metadata, failure) -> {
+                        failures[index] = failure;
+                        if (unanswered.decrementAndGet() == 0) {
+                            emitter.complete(failures);
+                        }
+                    });
+                } catch (RuntimeException e) {
+                    failures[index] = e;
+                    if (unanswered.decrementAndGet() == 0) {
+                        emitter.complete(failures);
+                    }
+                }
             }
-        }))
+        })
+                .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
+                .chain(failures -> {
+                    List<Uni<Void>> retried = new ArrayList<>();
+                    for (int i = 0; i < failures.length; i++) {
+                        if (failures[i] == null) {
+                            pending.decrementAndGet();
+                        } else {
+                            retried.add(afterFailure(letters.get(i), failures[i]));
+                        }
+                    }
+                    if (retried.isEmpty()) {
+                        sent();
+                        return Uni.createFrom().voidItem();
+                    }
+                    return Uni.join().all(retried).andFailFast().replaceWithVoid();
+                });
+    }
+
+    /** A letter whose first send failed: stored instead if it can never be sent, else sent again with backoff. */
+    private Uni<Void> afterFailure(Letter letter, Throwable firstFailure) {
+        Uni<Void> outcome;
+        if (canNeverBeSent(firstFailure)) {
+            outcome = storeInstead(letter.entry().get(), firstFailure);
+        } else {
+            failed(firstFailure);
+            outcome = ShutdownSignal.isStopping() ? Uni.createFrom().failure(firstFailure) : resent(letter);
+        }
+        return outcome.eventually(pending::decrementAndGet);
+    }
+
+    private Uni<Void> resent(Letter letter) {
+        return Uni.createFrom().voidItem().onItem().delayIt().by(FIRST_BACKOFF)
+                .chain(() -> Uni.createFrom().<Void>emitter(emitter -> producer().send(letter.copy(), (metadata, error) -> {
+                    if (error == null) {
+                        emitter.complete(null);
+                    } else {
+                        emitter.fail(error);
+                    }
+                })).runSubscriptionOn(Infrastructure.getDefaultWorkerPool()))
                 .onItem().invoke(this::sent)
-                .onFailure(DeadLetterSender::canNeverBeSent).recoverWithUni(failure -> storeInstead(unsendable, failure))
+                .onFailure(DeadLetterSender::canNeverBeSent).recoverWithUni(error -> storeInstead(letter.entry().get(), error))
                 .onFailure().invoke(this::failed)
-                .onFailure(failure -> !ShutdownSignal.isStopping()).retry()
-                .withBackOff(FIRST_BACKOFF, MAX_BACKOFF).withJitter(0.5).indefinitely()
-                .eventually(pending::decrementAndGet);
+                .onFailure(error -> !ShutdownSignal.isStopping()).retry()
+                .withBackOff(FIRST_BACKOFF, MAX_BACKOFF).withJitter(0.5).indefinitely();
     }
 
     private Uni<Void> storeInstead(DeadLetter letter, Throwable failure) {
@@ -119,6 +181,12 @@ public class DeadLetterSender {
     }
 
     private void failed(Throwable failure) {
+        if (ShutdownSignal.isStopping()) {
+            // Not a DLQ outage: the stop closed the producer under a send. The batch stays
+            // unacknowledged and its next owner dead-letters the record again.
+            LOG.infof("dead-letter send stopped by shutdown: %s", failure.toString());
+            return;
+        }
         metrics.deadLetterSendFailed();
         lastFailure = failure.getClass().getName() + ": " + failure.getMessage();
         if (failingSince == null) {

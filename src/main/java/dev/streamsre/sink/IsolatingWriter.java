@@ -1,6 +1,5 @@
 package dev.streamsre.sink;
 
-import dev.streamsre.consumer.ConsumerConfig;
 import dev.streamsre.failure.DatabaseRefusingWritesException;
 import dev.streamsre.failure.FailureClassifier;
 import dev.streamsre.failure.PoisonRecordException;
@@ -13,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 /**
@@ -43,10 +43,12 @@ public class IsolatingWriter {
     private final PipelineMetrics metrics;
     private final int maxAttempts;
 
-    IsolatingWriter(ReviewSink sink, PipelineMetrics metrics, ConsumerConfig config) {
+    /** @param maxAttempts {@code streamsre.consumer.max-attempts}, defined (default, checks) in ConsumerConfig */
+    IsolatingWriter(ReviewSink sink, PipelineMetrics metrics,
+            @ConfigProperty(name = "streamsre.consumer.max-attempts") int maxAttempts) {
         this.sink = sink;
         this.metrics = metrics;
-        this.maxAttempts = config.maxAttempts();
+        this.maxAttempts = maxAttempts;
     }
 
     /**

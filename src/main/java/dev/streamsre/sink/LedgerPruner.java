@@ -1,7 +1,6 @@
 package dev.streamsre.sink;
 
 import dev.streamsre.Mode;
-import dev.streamsre.consumer.ConsumerConfig;
 import dev.streamsre.failure.ShutdownSignal;
 import dev.streamsre.observability.PipelineMetrics;
 import io.micrometer.core.instrument.Timer;
@@ -52,11 +51,13 @@ public class LedgerPruner {
     private final Timer deleteTimer;
     private final PipelineMetrics metrics;
 
-    LedgerPruner(@ConfigProperty(name = "streamsre.mode") Mode mode, ConsumerConfig config,
+    /** @param horizon {@code streamsre.consumer.dedupe-horizon}, defined (default, checks) in ConsumerConfig */
+    LedgerPruner(@ConfigProperty(name = "streamsre.mode") Mode mode,
+            @ConfigProperty(name = "streamsre.consumer.dedupe-horizon") Duration horizon,
             @ConfigProperty(name = "streamsre.topic") String topic, Admin admin, Instance<Pool> pools,
             PipelineMetrics metrics) {
         this.mode = mode;
-        this.horizon = config.dedupeHorizon();
+        this.horizon = horizon;
         this.topic = topic;
         this.admin = admin;
         this.pools = pools;

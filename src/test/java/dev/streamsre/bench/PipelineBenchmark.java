@@ -4,6 +4,7 @@ import dev.streamsre.event.DecodeResult;
 import dev.streamsre.event.Event;
 import dev.streamsre.event.EventCodec;
 import dev.streamsre.it.AppProcess;
+import dev.streamsre.it.Pipeline;
 import dev.streamsre.it.PipelineState;
 import dev.streamsre.it.TestInfrastructure;
 import dev.streamsre.sink.ReviewSink;
@@ -357,28 +358,20 @@ public final class PipelineBenchmark {
      * every row (reviews, ledger, dlq_events) before returning the figures and the running consumer.
      */
     private Drained drain(Stream stream, String jvmOptions) throws Exception {
-        PipelineState.resetDatabase();
+        Pipeline pipeline = Pipeline.over(stream.topic(), PARTITIONS, "bench");
         checkpoint();
-        String group = "bench-" + UUID.randomUUID().toString().substring(0, 8);
         progress(String.format("consumer draining %s (%,d events, %,d poison; JVM options: %s)", stream.topic(),
                 stream.events(), stream.poison(), jvmOptions));
         long started = System.nanoTime();
-        AppProcess consumer = AppProcess.start("consumer", Map.of("KAFKA_TOPIC", stream.topic(), "KAFKA_GROUP_ID", group,
-                "KAFKA_DLQ_TOPIC", TestInfrastructure.createTopic("bench-dlq", 1)), List.of(jvmOptions.trim().split("\\s+")));
+        AppProcess consumer = pipeline.startConsumer(Map.of(), List.of(jvmOptions.trim().split("\\s+")));
         Drained drained = null;
         try {
-            awaitDrained(consumer, group, stream.topic());
+            awaitDrained(consumer, pipeline.group(), stream.topic());
             double wall = (System.nanoTime() - started) / 1e9;
-            PipelineState.await("every dead letter recorded", Duration.ofMinutes(2),
-                    () -> PipelineState.count("SELECT count(*) FROM dlq_events") >= stream.poison());
-            long rows = PipelineState.count("SELECT count(*) FROM reviews");
-            long ledger = PipelineState.count("SELECT count(*) FROM processed_events");
-            long dead = PipelineState.count("SELECT count(*) FROM dlq_events");
-            if (rows != stream.valid().size() || ledger != stream.valid().size() || dead != stream.poison()) {
-                throw new IllegalStateException("drain of " + stream.topic() + " wrote " + rows + " reviews, " + ledger
-                        + " ledger rows and " + dead + " dead letters, expected " + stream.valid().size() + ", "
-                        + stream.valid().size() + " and " + stream.poison());
-            }
+            // The ITs' own check: every distinct event once, every dead letter once, nothing else.
+            Pipeline.Expected expected = new Pipeline.Expected(stream.valid(), stream.poison(), stream.events());
+            pipeline.awaitDrained(expected, Duration.ofMinutes(2));
+            pipeline.assertExactly(expected);
             double span = PipelineState.count(
                     "SELECT (extract(epoch FROM max(ingested_at) - min(ingested_at)) * 1000)::bigint FROM reviews") / 1000.0;
             // Dead letters have no reviews row: the second half's review count is scaled up by the
@@ -388,7 +381,7 @@ public final class PipelineBenchmark {
                     ProcessCpu.jitSeconds(consumer.pid()));
             progress(String.format("  %,.0f events/s (second half %,.0f events/s), consumer CPU %.1f s (JIT compilers"
                     + " %.1f s)", drain.rate(), drain.secondHalfRate(), drain.cpuSeconds(), drain.jitSeconds()));
-            drained = new Drained(consumer, group, drain);
+            drained = new Drained(consumer, pipeline.group(), drain);
             return drained;
         } finally {
             if (drained == null) {

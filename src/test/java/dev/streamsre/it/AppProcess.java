@@ -30,8 +30,11 @@ public final class AppProcess implements AutoCloseable {
      * infrastructure's broker and database.
      */
     public static AppProcess start(String profile, Map<String, String> environment) {
-        return start(profile, environment, List.of("-Xmx256m"));
+        return start(profile, environment, DEFAULT_JVM_OPTIONS);
     }
+
+    /** The heap cap the tests run the app with. */
+    public static final List<String> DEFAULT_JVM_OPTIONS = List.of("-Xmx256m");
 
     /** As {@link #start(String, Map)}, with the given JVM options instead of the default heap cap. */
     public static AppProcess start(String profile, Map<String, String> environment, List<String> jvmOptions) {

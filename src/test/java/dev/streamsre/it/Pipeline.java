@@ -30,9 +30,9 @@ public final class Pipeline implements AutoCloseable {
     private final List<AppProcess> processes = new ArrayList<>();
     private String group;
 
-    private Pipeline(String prefix, int partitions) {
+    private Pipeline(String prefix, String topic, int partitions) {
         this.partitions = partitions;
-        this.topic = TestInfrastructure.createTopic(prefix, partitions);
+        this.topic = topic;
         this.dlqTopic = TestInfrastructure.createTopic(prefix + "-dlq", 1);
         this.group = prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
         PipelineState.resetDatabase();
@@ -40,7 +40,12 @@ public final class Pipeline implements AutoCloseable {
 
     /** New topics ({@code prefix-<id>} with {@code partitions}, and a DLQ topic), a new group, empty tables. */
     public static Pipeline fresh(String prefix, int partitions) {
-        return new Pipeline(prefix, partitions);
+        return new Pipeline(prefix, TestInfrastructure.createTopic(prefix, partitions), partitions);
+    }
+
+    /** Over a main topic filled beforehand (the benchmark's): a new DLQ topic, a new group, empty tables. */
+    public static Pipeline over(String topic, int partitions, String prefix) {
+        return new Pipeline(prefix, topic, partitions);
     }
 
     public String topic() {
@@ -66,10 +71,17 @@ public final class Pipeline implements AutoCloseable {
 
     /** Starts a consumer on this pipeline's topics and group, with extra environment on top. */
     public AppProcess startConsumer(Map<String, String> extra) {
+        return startConsumer(extra, AppProcess.DEFAULT_JVM_OPTIONS);
+    }
+
+    /** As {@link #startConsumer(Map)}, with these JVM options. */
+    public AppProcess startConsumer(Map<String, String> extra, List<String> jvmOptions) {
         Map<String, String> env = new HashMap<>(Map.of("KAFKA_TOPIC", topic, "KAFKA_DLQ_TOPIC", dlqTopic,
                 "KAFKA_GROUP_ID", group));
         env.putAll(extra);
-        return start("consumer", env);
+        AppProcess process = AppProcess.start("consumer", env, jvmOptions);
+        processes.add(process);
+        return process;
     }
 
     public AppProcess startConsumer() {
