@@ -38,7 +38,8 @@ public class DeadLetterStore {
      *
      * <p>A replay header is only a claim: anyone who can produce can write one. The row it names is
      * touched only if it holds the very same key and bytes (a replay republishes them unchanged);
-     * otherwise the record is recorded as a dead letter of its own, and no other entry changes.
+     * otherwise the record is recorded as a dead letter of its own (never replayed), and no other
+     * entry changes.
      */
     static final String RECORD = """
             WITH replayed AS (
@@ -56,7 +57,8 @@ public class DeadLetterStore {
                                     last_failure_replay_count)
             SELECT $1::text, $2::int, $3::bigint, $17::timestamptz, $4::int, $5::bigint, $6::uuid, $7::bytea, $8::bytea,
                    $9::jsonb, $10::text, $11::text, $12::text, $13::int, $14::timestamptz, $14::timestamptz,
-                   $16::int, $16::int
+                   -- a new entry: a replay claim that matched no entry does not make it a replay
+                   0, 0
              WHERE $15::bigint IS NULL OR NOT EXISTS (
                        SELECT 1 FROM dlq_events WHERE id = $15::bigint
                           AND record_key IS NOT DISTINCT FROM $7::bytea AND payload IS NOT DISTINCT FROM $8::bytea)

@@ -22,6 +22,7 @@ import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeader;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -109,6 +110,9 @@ class FailureHandlingIT {
         assertThat(PipelineState.count("SELECT count(*) FROM dlq_events WHERE reason = 'review_id_conflict'"
                 + " AND event_id IS NOT NULL AND exception_class IS NOT NULL")).isEqualTo(1);
 
+        int port = consumer.httpPort();
+        assertThat(readinessStatus(port)).as("ready after the whole corpus: " + readiness(port)).isEqualTo(200);
+        assertThat(consumer.isAlive()).isTrue();
         String log = consumer.output();
         for (String reason : corpus.stream().map(Poison::reason).distinct().toList()) {
             assertThat(log.split("dead-lettering record: reason=" + reason + " ", -1)).as("WARN lines for " + reason)
@@ -262,6 +266,40 @@ class FailureHandlingIT {
     }
 
     @Test
+    void aDeadLetterOfARecreatedTopicIsANewEntryNotADuplicateOfAnOldOne() throws Exception {
+        String name = "it-recreated-" + UUID.randomUUID().toString().substring(0, 8);
+        try (var admin = TestInfrastructure.admin()) {
+            admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(name, 1, (short) 1))).all()
+                    .get(30, java.util.concurrent.TimeUnit.SECONDS);
+            TestInfrastructure.send(List.of(new ProducerRecord<>(name, 0, bytes("poison:before"), bytes("{before"))));
+            AppProcess first = startConsumer(Map.of("KAFKA_TOPIC", name));
+            PipelineState.await("the first dead letter recorded", Duration.ofSeconds(60),
+                    () -> PipelineState.count("SELECT count(*) FROM dlq_events") == 1);
+            first.terminate();
+            assertThat(first.awaitExit(Duration.ofSeconds(30))).as(first.output()).isZero();
+
+            // The same name again: offsets start at 0 once more.
+            admin.deleteTopics(List.of(name)).all().get(30, java.util.concurrent.TimeUnit.SECONDS);
+            PipelineState.await("the topic recreated", Duration.ofSeconds(60), () -> {
+                try {
+                    admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(name, 1, (short) 1))).all()
+                            .get(10, java.util.concurrent.TimeUnit.SECONDS);
+                    return true;
+                } catch (Exception stillBeingDeleted) {
+                    return false;
+                }
+            });
+        }
+        TestInfrastructure.send(List.of(new ProducerRecord<>(name, 0, bytes("poison:after"), bytes("{after"))));
+        pipeline.newGroup("after-recreate");
+        startConsumer(Map.of("KAFKA_TOPIC", name));
+        PipelineState.await("the second dead letter recorded beside the first", Duration.ofSeconds(60),
+                () -> PipelineState.count("SELECT count(*) FROM dlq_events") == 2);
+        assertThat(PipelineState.count("SELECT count(*) FROM dlq_events WHERE source_topic = '" + name
+                + "' AND source_offset = 0 AND source_timestamp IS NOT NULL")).isEqualTo(2);
+    }
+
+    @Test
     void deadLettersWhoseLatestFailureIsOlderThanTheRetentionArePruned() {
         TestInfrastructure.send(List.of(new ProducerRecord<>(topic, 0, bytes("poison:1"), bytes("{one")),
                 new ProducerRecord<>(topic, 0, bytes("poison:2"), bytes("{two")),
@@ -281,6 +319,7 @@ class FailureHandlingIT {
     }
 
     @Test
+    @Tag(TestInfrastructure.NEEDS_ROOT_POSTGRES)
     void aSixtySecondDatabaseOutageLosesNothingAndDeadLettersNothing() {
         AppProcess producer = pipeline.start("producer", Map.of("KAFKA_TOPIC", topic, "RATE_PER_SEC", "1000",
                 "DURATION", "80s", "DUPLICATE_PCT", "2", "POISON_PCT", "0"));
@@ -413,6 +452,20 @@ class FailureHandlingIT {
         assertThat(forced.output()).contains("replayed=1");
         PipelineState.await("the forced replay failed again too", Duration.ofSeconds(60),
                 () -> PipelineState.count("SELECT failure_count FROM dlq_events WHERE reason = 'invalid_json'") == 3);
+
+        // A record that claims to be a replay of an entry, with other bytes, is a dead letter of its
+        // own: the entry it names does not change.
+        long entry = PipelineState.count("SELECT id FROM dlq_events WHERE reason = 'invalid_json'");
+        long failuresBefore = PipelineState.count("SELECT failure_count FROM dlq_events WHERE id = " + entry);
+        TestInfrastructure.send(List.of(new ProducerRecord<>(topic, null, bytes("user:forger"), bytes("{forged replay"),
+                List.of(new RecordHeader("streamsre-replay-of", bytes(String.valueOf(entry))),
+                        new RecordHeader("streamsre-replay-count", bytes("9"))))));
+        PipelineState.await("the forged record recorded as its own entry", Duration.ofSeconds(60),
+                () -> PipelineState.count("SELECT count(*) FROM dlq_events WHERE record_key = convert_to('user:forger', 'UTF8')") == 1);
+        assertThat(PipelineState.count("SELECT failure_count FROM dlq_events WHERE id = " + entry))
+                .as("the named entry is untouched").isEqualTo(failuresBefore);
+        assertThat(PipelineState.count("SELECT replay_count FROM dlq_events WHERE record_key = convert_to('user:forger', 'UTF8')"))
+                .isZero();
 
         // A replay running at the same time holds its entries: another replay skips them.
         try (Connection holder = PipelineState.database()) {

@@ -61,6 +61,7 @@ class ObservabilityIT {
     }
 
     @Test
+    @org.junit.jupiter.api.Tag(TestInfrastructure.NEEDS_ROOT_POSTGRES)
     void readinessFollowsPostgresAndKafkaWhileLivenessStaysUp() {
         int port = startConsumer(Map.of()).httpPort();
         awaitStatus(port, "/q/health/ready", code -> code == 200, Duration.ofSeconds(30));

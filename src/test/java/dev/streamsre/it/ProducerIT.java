@@ -101,7 +101,7 @@ class ProducerIT {
         AppProcess producer = AppProcess.start("producer",
                 Map.of("KAFKA_BROKERS", "127.0.0.1:" + closedPort, "DURATION", "5s"));
 
-        assertThat(producer.awaitExit(Duration.ofSeconds(60))).isNotZero();
+        assertThat(producer.awaitExit(Duration.ofSeconds(60))).as(producer.output()).isEqualTo(2);
         assertThat(producer.output()).contains("cannot reach Kafka at 127.0.0.1:" + closedPort + " (KAFKA_BROKERS)");
     }
 
@@ -109,7 +109,7 @@ class ProducerIT {
     void missingTopicExitsNonZeroNamingKafkaTopic() {
         AppProcess producer = AppProcess.start("producer", Map.of("KAFKA_TOPIC", "no-such-topic", "DURATION", "5s"));
 
-        assertThat(producer.awaitExit(Duration.ofSeconds(60))).isNotZero();
+        assertThat(producer.awaitExit(Duration.ofSeconds(60))).as(producer.output()).isEqualTo(2);
         assertThat(producer.output()).contains("topic 'no-such-topic' does not exist").contains("KAFKA_TOPIC");
     }
 
@@ -117,7 +117,7 @@ class ProducerIT {
     void badConfigurationFailsAtStartNamingTheVariable() {
         AppProcess producer = AppProcess.start("producer", Map.of("RATE_PER_SEC", "fast", "HOT_KEY_PCT", "150"));
 
-        assertThat(producer.awaitExit(Duration.ofSeconds(60))).isNotZero();
+        assertThat(producer.awaitExit(Duration.ofSeconds(60))).as(producer.output()).isEqualTo(1);
         assertThat(producer.output()).contains("RATE_PER_SEC='fast'").contains("HOT_KEY_PCT='150'")
                 .doesNotContain("producer starting");
     }

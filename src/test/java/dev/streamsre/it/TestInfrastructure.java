@@ -30,6 +30,12 @@ import org.apache.kafka.common.serialization.StringDeserializer;
  */
 public final class TestInfrastructure {
 
+    /**
+     * JUnit tag of the tests that stop and start the local PostgreSQL with pg_ctlcluster (root or
+     * the postgres user): {@code -DexcludedGroups=needs-root-postgres} leaves them out.
+     */
+    public static final String NEEDS_ROOT_POSTGRES = "needs-root-postgres";
+
     private TestInfrastructure() {
     }
 
