@@ -57,7 +57,7 @@ public final class SpecEnvironmentConfigSource implements ConfigSource {
         translation.batchSize();
         translation.string("CONSUMER_RATE_LIMIT", "streamsre.consumer.rate-limit", v -> positiveInt(v, 0));
         translation.string("RATE_PER_SEC", "streamsre.producer.rate-per-sec", v -> positiveInt(v, 0));
-        translation.string("HOT_KEY_PCT", "streamsre.producer.hot-key-pct", SpecEnvironmentConfigSource::percent);
+        translation.string("HOT_KEY_PCT", "streamsre.producer.hot-key-pct", SpecEnvironmentConfigSource::fraction);
         translation.string("POISON_PCT", "streamsre.producer.poison-pct", SpecEnvironmentConfigSource::percent);
         translation.string("DUPLICATE_PCT", "streamsre.producer.duplicate-pct", SpecEnvironmentConfigSource::percent);
         translation.string("DURATION", "streamsre.producer.duration", SpecEnvironmentConfigSource::goDuration);
@@ -191,6 +191,32 @@ public final class SpecEnvironmentConfigSource implements ConfigSource {
             return Integer.toString(value);
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("must be an integer >= " + min);
+        }
+    }
+
+    /**
+     * The spec's {@code HOT_KEY_PCT} is a fraction ({@code rand.Float64() < hotKeyPct}): {@code 0.8}
+     * is 80 %. {@code 80%} is accepted too. A bare number above 1 is refused rather than read as a
+     * percentage, since the two readings differ a hundredfold. Returns the percentage the property holds.
+     */
+    static String fraction(String raw) {
+        String usage = "must be a fraction from 0 to 1 as in the spec (0.8 = 80 %), or a percentage with a % sign (80%)";
+        try {
+            if (raw.endsWith("%")) {
+                double percent = Double.parseDouble(raw.substring(0, raw.length() - 1).trim());
+                if (!(percent >= 0 && percent <= 100)) {
+                    throw new IllegalArgumentException(usage);
+                }
+                return Double.toString(percent);
+            }
+            java.math.BigDecimal value = new java.math.BigDecimal(raw.trim());
+            if (value.signum() < 0 || value.compareTo(java.math.BigDecimal.ONE) > 0) {
+                throw new IllegalArgumentException(usage);
+            }
+            // Exact decimal arithmetic: 0.07 is 7 %, not 7.000000000000001 %.
+            return Double.toString(value.movePointRight(2).doubleValue());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(usage);
         }
     }
 

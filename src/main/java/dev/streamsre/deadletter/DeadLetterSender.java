@@ -2,7 +2,7 @@ package dev.streamsre.deadletter;
 
 import dev.streamsre.failure.ShutdownSignal;
 import dev.streamsre.observability.PipelineMetrics;
-import io.smallrye.common.annotation.Identifier;
+import dev.streamsre.kafka.KafkaClients;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
 import jakarta.annotation.PreDestroy;
@@ -37,7 +37,7 @@ import org.jboss.logging.Logger;
  * nothing until every dead letter of a batch is safe.
  *
  * <p>The producer is built from the same {@code kafka.*} settings as the connector's channels
- * (the {@code default-kafka-broker} configuration), so a secured broker needs no second list.
+ * ({@link KafkaClients}), so a secured broker needs no second list.
  */
 @ApplicationScoped
 public class DeadLetterSender {
@@ -46,7 +46,7 @@ public class DeadLetterSender {
     private static final Duration FIRST_BACKOFF = Duration.ofMillis(500);
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(15);
 
-    private final Map<String, Object> kafkaConfig;
+    private final KafkaClients clients;
     private final String dlqTopic;
     private final DeadLetterStore store;
     private final PipelineMetrics metrics;
@@ -56,10 +56,10 @@ public class DeadLetterSender {
     private volatile Instant failingSince;
     private volatile String lastFailure;
 
-    DeadLetterSender(@Identifier("default-kafka-broker") Map<String, Object> kafkaConfig,
+    DeadLetterSender(KafkaClients clients,
             @ConfigProperty(name = "streamsre.dlq-topic") String dlqTopic, DeadLetterStore store,
             PipelineMetrics metrics) {
-        this.kafkaConfig = kafkaConfig;
+        this.clients = clients;
         this.dlqTopic = dlqTopic;
         this.store = store;
         this.metrics = metrics;
@@ -218,7 +218,7 @@ public class DeadLetterSender {
     }
 
     private Map<String, Object> producerConfig() {
-        Map<String, Object> config = new HashMap<>(kafkaConfig);
+        Map<String, Object> config = clients.config(Map.of());
         config.put(ProducerConfig.CLIENT_ID_CONFIG, "streamsre-dead-letters");
         config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         config.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());

@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.DescribeClusterOptions;
+import org.apache.kafka.common.errors.AuthenticationException;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /**
@@ -33,6 +34,8 @@ public class DependencyMonitor {
     private final CircuitBreakerMaintenance circuits;
     private final AtomicInteger kafkaUp = new AtomicInteger(1);
     private final AtomicInteger postgresUp = new AtomicInteger(1);
+    /** Why the last Kafka check failed (exception class and Kafka's message, which names no credential), or null. */
+    private volatile String kafkaProblem;
 
     DependencyMonitor(@ConfigProperty(name = "streamsre.mode") Mode mode, Admin admin, Instance<Pool> pools,
             CircuitBreakerMaintenance circuits, PipelineMetrics metrics) {
@@ -56,9 +59,23 @@ public class DependencyMonitor {
                 .completionStage(() -> admin.describeCluster(new DescribeClusterOptions()
                         .timeoutMs((int) CHECK_TIMEOUT.toMillis())).nodes().toCompletionStage())
                 .map(nodes -> !nodes.isEmpty())
-                .ifNoItem().after(CHECK_TIMEOUT).recoverWithItem(false)
-                .onFailure().recoverWithItem(false)
+                .invoke(up -> kafkaProblem = up ? null : "no broker in the cluster")
+                .ifNoItem().after(CHECK_TIMEOUT).recoverWithItem(() -> {
+                    kafkaProblem = "no answer within " + CHECK_TIMEOUT.toSeconds() + " s";
+                    return false;
+                })
+                .onFailure().recoverWithItem(failure -> {
+                    Throwable cause = failure.getCause() != null ? failure.getCause() : failure;
+                    kafkaProblem = (cause instanceof AuthenticationException ? "authentication failed: " : "")
+                            + cause.getClass().getSimpleName() + ": " + cause.getMessage();
+                    return false;
+                })
                 .invoke(up -> kafkaUp.set(up ? 1 : 0));
+    }
+
+    /** Why Kafka's last check failed, or null when it answered. */
+    public String kafkaProblem() {
+        return kafkaProblem;
     }
 
     /** True when PostgreSQL answered {@code SELECT 1} within the timeout (bypassing the circuit breaker). */

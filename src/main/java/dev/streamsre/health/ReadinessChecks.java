@@ -37,7 +37,11 @@ public class ReadinessChecks {
     @Readiness
     @ApplicationScoped
     AsyncHealthCheck kafka() {
-        return () -> monitor.kafka().map(up -> HealthCheckResponse.named("kafka").status(up).build());
+        return () -> monitor.kafka().map(up -> {
+            HealthCheckResponseBuilder response = HealthCheckResponse.named("kafka").status(up);
+            String problem = monitor.kafkaProblem();
+            return (up || problem == null ? response : response.withData("error", problem)).build();
+        });
     }
 
     @Produces

@@ -1,6 +1,7 @@
 package dev.streamsre.observability;
 
 import dev.streamsre.Mode;
+import dev.streamsre.kafka.KafkaClients;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
@@ -51,7 +52,7 @@ public class LagSampler {
     private final Mode mode;
     private final Admin admin;
     private final MeterRegistry registry;
-    private final String bootstrapServers;
+    private final KafkaClients clients;
     private final String topic;
     private final String group;
     private final Map<TopicPartition, Long> lags = new ConcurrentHashMap<>();
@@ -62,13 +63,13 @@ public class LagSampler {
     private boolean closed;
 
     LagSampler(@ConfigProperty(name = "streamsre.mode") Mode mode, Admin admin, MeterRegistry registry,
-            @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers,
+            KafkaClients clients,
             @ConfigProperty(name = "streamsre.topic") String topic,
             @ConfigProperty(name = "streamsre.consumer.group-id") String group) {
         this.mode = mode;
         this.admin = admin;
         this.registry = registry;
-        this.bootstrapServers = bootstrapServers;
+        this.clients = clients;
         this.topic = topic;
         this.group = group;
     }
@@ -165,14 +166,13 @@ public class LagSampler {
 
     private KafkaConsumer<byte[], byte[]> peeker() {
         if (peeker == null) {
-            peeker = new KafkaConsumer<>(Map.of(
-                    ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+            peeker = new KafkaConsumer<>(clients.config(Map.of(
                     ConsumerConfig.CLIENT_ID_CONFIG, "streamsre-lag-sampler",
                     ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
                     // One record per partition is all it needs.
                     ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 64 * 1024,
                     ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName(),
-                    ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName()));
+                    ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName())));
         }
         return peeker;
     }

@@ -1,6 +1,7 @@
 package dev.streamsre.producer;
 
 import dev.streamsre.event.EventCodec;
+import dev.streamsre.kafka.KafkaClients;
 import dev.streamsre.kafka.TopicCheck;
 import dev.streamsre.producer.EventGenerator.GeneratedRecord;
 import dev.streamsre.producer.EventGenerator.Kind;
@@ -47,7 +48,7 @@ public class LoadProducer {
     static final int EXIT_SEND_ERRORS = 3;
 
     private final ProducerModeConfig config;
-    private final String bootstrapServers;
+    private final KafkaClients clients;
     private final String topic;
     private final EventCodec codec = new EventCodec();
 
@@ -55,11 +56,11 @@ public class LoadProducer {
     private volatile boolean stopRequested;
 
     LoadProducer(ProducerModeConfig config,
-            @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers,
+            KafkaClients clients,
             @ConfigProperty(name = "streamsre.topic") String topic, MeterRegistry registry) {
         this.registry = registry;
         this.config = config;
-        this.bootstrapServers = bootstrapServers;
+        this.clients = clients;
         this.topic = topic;
     }
 
@@ -81,7 +82,7 @@ public class LoadProducer {
         }, "producer-stop");
         Runtime.getRuntime().addShutdownHook(stopHook);
         LOG.infof("producer starting: topic=%s brokers=%s rate=%s duration=%s max_events=%d hot_key_pct=%.1f "
-                + "poison_pct=%.2f duplicate_pct=%.2f seed=%d", topic, bootstrapServers,
+                + "poison_pct=%.2f duplicate_pct=%.2f seed=%d", topic, clients.bootstrapServers(),
                 config.ratePerSec() == 0 ? "unlimited" : config.ratePerSec() + "/s", config.duration(),
                 config.maxEvents(), config.hotKeyPct(), config.poisonPct(), config.duplicatePct(), seed);
         long started = System.nanoTime();
@@ -161,12 +162,12 @@ public class LoadProducer {
 
     /** Fails fast, with a message naming KAFKA_BROKERS, when the broker or the topic is not there. */
     private String checkBroker() {
-        return TopicCheck.problem(bootstrapServers, topic, BROKER_CHECK_TIMEOUT);
+        return TopicCheck.problem(clients, topic, BROKER_CHECK_TIMEOUT);
     }
 
     private Map<String, Object> producerProperties() {
-        Map<String, Object> properties = new HashMap<>(config.kafka());
-        properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        // The shared kafka.* settings (security included), then the producer's own (streamsre.producer.kafka.*).
+        Map<String, Object> properties = clients.config(new HashMap<>(config.kafka()));
         properties.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         properties.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         properties.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "streamsre-producer");

@@ -2,6 +2,7 @@ package dev.streamsre.replay;
 
 import dev.streamsre.config.InvalidConfigurationException;
 import dev.streamsre.deadletter.DeadLetterHeaders;
+import dev.streamsre.kafka.KafkaClients;
 import dev.streamsre.kafka.TopicCheck;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -60,15 +61,15 @@ public class DlqReplayer {
 
     private final ReplayConfig config;
     private final Instance<DataSource> dataSource;
-    private final String bootstrapServers;
+    private final KafkaClients clients;
     private final String topic;
 
     DlqReplayer(ReplayConfig config, Instance<DataSource> dataSource,
-            @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers,
+            KafkaClients clients,
             @ConfigProperty(name = "streamsre.topic") String topic) {
         this.config = config;
         this.dataSource = dataSource;
-        this.bootstrapServers = bootstrapServers;
+        this.clients = clients;
         this.topic = topic;
     }
 
@@ -95,7 +96,7 @@ public class DlqReplayer {
             System.out.printf("replay summary: dry_run=true selected=%d%n", entries.size());
             return EXIT_OK;
         }
-        String unreachable = TopicCheck.problem(bootstrapServers, topic, KAFKA_TIMEOUT);
+        String unreachable = TopicCheck.problem(clients, topic, KAFKA_TIMEOUT);
         if (unreachable != null) {
             LOG.error(unreachable);
             return EXIT_UNREACHABLE;
@@ -265,13 +266,13 @@ public class DlqReplayer {
     }
 
     private Map<String, Object> producerProperties() {
-        return Map.of(
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+        return clients.config(Map.of(
+                ProducerConfig.CLIENT_ID_CONFIG, "streamsre-replay",
                 ProducerConfig.ACKS_CONFIG, "all",
                 ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
                 ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 2 * 1024 * 1024,
                 ProducerConfig.MAX_BLOCK_MS_CONFIG, (int) KAFKA_TIMEOUT.toMillis(),
                 ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName(),
-                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName()));
     }
 }

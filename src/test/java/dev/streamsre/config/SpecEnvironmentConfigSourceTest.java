@@ -38,7 +38,7 @@ class SpecEnvironmentConfigSourceTest {
                 "KAFKA_GROUP_ID", "streamsre-consumer",
                 "MAX_INFLIGHT", "64",
                 "RATE_PER_SEC", "0",
-                "HOT_KEY_PCT", "80",
+                "HOT_KEY_PCT", "0.8",
                 "DURATION", "1h30m"));
 
         assertThat(source.getProperties()).containsAllEntriesOf(Map.of(
@@ -49,6 +49,20 @@ class SpecEnvironmentConfigSourceTest {
                 "streamsre.producer.rate-per-sec", "0",
                 "streamsre.producer.hot-key-pct", "80.0"));
         assertThat(Duration.parse(source.getValue("streamsre.producer.duration"))).isEqualTo(Duration.ofMinutes(90));
+    }
+
+    @ParameterizedTest(name = "HOT_KEY_PCT={0}")
+    @CsvSource({"0.8, 80.0", "80%, 80.0", "0, 0.0", "1, 100.0", "0.05, 5.0", "100%, 100.0"})
+    void hotKeyPctIsTheSpecsFractionOrAPercentageWithItsSign(String raw, String percent) {
+        assertThat(new SpecEnvironmentConfigSource(Map.of("HOT_KEY_PCT", raw)).getValue("streamsre.producer.hot-key-pct"))
+                .isEqualTo(percent);
+    }
+
+    @Test
+    void aBareHotKeyPctAboveOneIsRefusedShowingBothForms() {
+        assertThatThrownBy(() -> new SpecEnvironmentConfigSource(Map.of("HOT_KEY_PCT", "80")))
+                .isInstanceOf(InvalidConfigurationException.class)
+                .hasMessageContaining("HOT_KEY_PCT").hasMessageContaining("0.8").hasMessageContaining("80%");
     }
 
     @ParameterizedTest

@@ -170,8 +170,10 @@ class ConsumerIT {
             String output = consumer.output();
             assertThat(exitCode).as("stop " + stop + " exit code; output:\n" + output).isZero();
             assertThat(took).as("stop " + stop + " within the 10 s grace period").isLessThan(10.0);
-            assertThat(output).as("stop " + stop + ": no ERROR line").doesNotContain(" ERROR ")
-                    .doesNotContain("SRMSG00201").doesNotContainIgnoringCase("already been closed");
+            // A stop while the group is still forming may leave the connector's poll loop a WARN
+            // ("consumer has already been closed ... will be re-attempted"); an ERROR is a bug.
+            assertThat(output.lines().filter(line -> line.contains(" ERROR ")).toList())
+                    .as("stop " + stop + ": ERROR lines").isEmpty();
         }
         producer.terminate();
         // A producer stopped by a signal flushes, reports, and exits as the JVM does on SIGTERM.

@@ -28,7 +28,7 @@ class ProducerIT {
         int events = 20_000;
 
         try (AppProcess producer = AppProcess.start("producer", Map.of("KAFKA_TOPIC", topic, "RATE_PER_SEC", "0",
-                "HOT_KEY_PCT", "70", "DURATION", "0", "STREAMSRE_PRODUCER_MAX_EVENTS", String.valueOf(events)))) {
+                "HOT_KEY_PCT", "0.7", "DURATION", "0", "STREAMSRE_PRODUCER_MAX_EVENTS", String.valueOf(events)))) {
             assertThat(producer.awaitExit(Duration.ofSeconds(60))).as(producer.output()).isZero();
         }
 

@@ -141,6 +141,8 @@ public final class TestInfrastructure {
         builder.environment().put("INFRA_HOME", System.getProperty("it.infra.home"));
         builder.environment().put("KAFKA_PORT", System.getProperty("it.kafka.port"));
         builder.environment().put("KAFKA_CONTROLLER_PORT", System.getProperty("it.kafka.controller.port"));
+        builder.environment().put("KAFKA_SASL_PORT", System.getProperty("it.kafka.sasl.port"));
+        builder.environment().put("KAFKA_SSL_PORT", System.getProperty("it.kafka.ssl.port"));
         builder.environment().put("STREAMSRE_DB", "streamsre_it");
         builder.environment().put("INFRA_OWNER_PID", "parent");
         try {
