@@ -29,8 +29,6 @@ public final class SpecEnvironmentConfigSource implements ConfigSource {
 
     static final int ORDINAL = 275;
     private static final String CHANNEL = "mp.messaging.incoming." + Channels.EVENTS_IN + ".";
-    /** Must match {@code mp.messaging.incoming.events-in.concurrency} in application.properties. */
-    static final String DEFAULT_CONCURRENCY = "2";
     private static final Pattern HOST_PORT = Pattern.compile("[A-Za-z0-9._\\-\\[\\]:]+:\\d{1,5}");
     private static final Pattern GO_DURATION_PART = Pattern.compile("(\\d+(?:\\.\\d+)?)(ms|s|m|h)");
 
@@ -54,7 +52,6 @@ public final class SpecEnvironmentConfigSource implements ConfigSource {
         translation.string("KAFKA_GROUP_ID", "streamsre.consumer.group-id", SpecEnvironmentConfigSource::nonBlank);
         translation.string("MAX_INFLIGHT", "streamsre.consumer.max-inflight", v -> positiveInt(v, 1));
         translation.string("CONSUMER_CONCURRENCY", CHANNEL + "concurrency", v -> positiveInt(v, 1));
-        translation.batchSize();
         translation.string("CONSUMER_RATE_LIMIT", "streamsre.consumer.rate-limit", v -> positiveInt(v, 0));
         translation.string("RATE_PER_SEC", "streamsre.producer.rate-per-sec", v -> positiveInt(v, 0));
         translation.string("HOT_KEY_PCT", "streamsre.producer.hot-key-pct", SpecEnvironmentConfigSource::fraction);
@@ -132,19 +129,6 @@ public final class SpecEnvironmentConfigSource implements ConfigSource {
                 // Never echo the value: it may hold a password.
                 problems.add(variable + ": " + e.getMessage());
             }
-        }
-
-        /**
-         * Each of the connector's consumers polls (and writes) at most MAX_INFLIGHT / concurrency
-         * records at once, so MAX_INFLIGHT bounds what is in flight across them all.
-         */
-        void batchSize() {
-            String inflight = properties.get("streamsre.consumer.max-inflight");
-            if (inflight == null) {
-                return;
-            }
-            int concurrency = Integer.parseInt(properties.getOrDefault(CHANNEL + "concurrency", DEFAULT_CONCURRENCY));
-            properties.put(CHANNEL + "max.poll.records", Integer.toString(Math.max(1, Integer.parseInt(inflight) / concurrency)));
         }
 
         void failIfInvalid() {
@@ -284,7 +268,24 @@ public final class SpecEnvironmentConfigSource implements ConfigSource {
                 password = userInfo.length > 1 ? decode(userInfo[1]) : null;
             }
             int port = uri.getPort() < 0 ? 5432 : uri.getPort();
-            return new DatabaseUrl(uri.getHost(), port, decode(path.substring(1)), user, password, uri.getRawQuery());
+            // libpq also takes user and password as query parameters: lift them out, so that no
+            // credential travels on inside a URL that a driver, a pool or a log line may print.
+            List<String> kept = new ArrayList<>();
+            if (uri.getRawQuery() != null) {
+                for (String parameter : uri.getRawQuery().split("&")) {
+                    String name = decode(parameter.contains("=") ? parameter.substring(0, parameter.indexOf('=')) : parameter);
+                    String value = parameter.contains("=") ? decode(parameter.substring(parameter.indexOf('=') + 1)) : "";
+                    if (name.equalsIgnoreCase("password")) {
+                        password = value;
+                    } else if (name.equalsIgnoreCase("user")) {
+                        user = value;
+                    } else if (!parameter.isEmpty()) {
+                        kept.add(parameter);
+                    }
+                }
+            }
+            return new DatabaseUrl(uri.getHost(), port, decode(path.substring(1)), user, password,
+                    kept.isEmpty() ? null : String.join("&", kept));
         }
 
         String jdbcUrl() {

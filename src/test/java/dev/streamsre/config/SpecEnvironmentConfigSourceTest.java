@@ -104,6 +104,20 @@ class SpecEnvironmentConfigSourceTest {
     }
 
     @Test
+    void aPasswordInTheQueryStringIsLiftedOutOfEveryUrl() {
+        var source = new SpecEnvironmentConfigSource(Map.of("DATABASE_URL",
+                "postgres://app@db:5432/events?sslmode=require&password=s3cr%3Dt&application_name=streamsre"));
+
+        assertThat(source.getValue("quarkus.datasource.password")).isEqualTo("s3cr=t");
+        assertThat(source.getValue("quarkus.datasource.username")).isEqualTo("app");
+        assertThat(source.getValue("quarkus.datasource.jdbc.url"))
+                .isEqualTo("jdbc:postgresql://db:5432/events?sslmode=require&application_name=streamsre");
+        assertThat(source.getValue("quarkus.datasource.reactive.url"))
+                .isEqualTo("postgresql://db:5432/events?sslmode=require&application_name=streamsre");
+        assertThat(source.getProperties().values()).filteredOn(value -> value.contains("s3cr")).hasSize(1);
+    }
+
+    @Test
     void absentVariablesContributeNothing() {
         assertThat(new SpecEnvironmentConfigSource(Map.of()).getProperties()).isEmpty();
     }

@@ -215,6 +215,22 @@ class ConsumerIT {
     }
 
     @Test
+    void theBatchSizeFollowsMaxInflightHoweverItIsSet() throws Exception {
+        pipeline.produce(2_000, 0, 0);
+        Pipeline.Expected expected = pipeline.expected();
+        // The property form, not the spec's MAX_INFLIGHT: 20 across 2 consumers is batches of at most 10.
+        AppProcess consumer = pipeline.startConsumer(Map.of("STREAMSRE_CONSUMER_MAX_INFLIGHT", "20"));
+        int port = consumer.httpPort();
+        pipeline.awaitDrained(expected);
+        String metrics = new String(new java.net.URL("http://127.0.0.1:" + port + "/q/metrics").openStream().readAllBytes(),
+                java.nio.charset.StandardCharsets.UTF_8);
+        double largest = metrics.lines().filter(line -> line.startsWith("consumer_batch_size_max"))
+                .mapToDouble(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1))).max().orElseThrow();
+        assertThat(largest).as("largest batch").isPositive().isLessThanOrEqualTo(10);
+        pipeline.assertExactly(expected);
+    }
+
+    @Test
     void badConsumerSettingsFailTheStartNamingTheSetting() {
         // Nothing to consume: the settings must be checked at start, not when the first batch arrives.
         AppProcess consumer = pipeline.startConsumer(Map.of("STREAMSRE_CONSUMER_DEAD_LETTER_LOG_INTERVAL", "-1s"));

@@ -79,11 +79,14 @@ class FailureHandlingIT {
         TestInfrastructure.send(records);
 
         // A long log window: within it, each reason gets one WARN line however many records it condemns.
+        long started = System.nanoTime();
         AppProcess consumer = startConsumer(Map.of("STREAMSRE_CONSUMER_DEAD_LETTER_LOG_INTERVAL", "10m"));
         PipelineState.await("valid events landed and every poison record recorded", Duration.ofSeconds(90),
                 () -> PipelineState.count("SELECT count(*) FROM reviews") == validIds.size()
                         && PipelineState.count("SELECT count(*) FROM dlq_events") == corpus.size()
                         && pipeline.lag() == 0);
+        System.out.printf("hostile corpus: %d kinds, %d neighbours landed, every record in events.dlq and dlq_events,"
+                + " lag 0, %.1f s from consumer start%n", corpus.size(), validIds.size(), (System.nanoTime() - started) / 1e9);
 
         assertThat(PipelineState.uuids("SELECT event_id FROM reviews"))
                 .containsExactlyInAnyOrderElementsOf(validIds.stream().map(UUID::fromString).toList());

@@ -1,0 +1,51 @@
+package dev.streamsre.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.smallrye.config.PropertiesConfigSource;
+import io.smallrye.config.SmallRyeConfig;
+import io.smallrye.config.SmallRyeConfigBuilder;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.StreamSupport;
+import org.junit.jupiter.api.Test;
+
+class DerivedConsumerSettingsTest {
+
+    private static SmallRyeConfig config(Map<String, String> properties) {
+        return new SmallRyeConfigBuilder().withSources(new PropertiesConfigSource(properties, "test", 100))
+                .withInterceptors(new DerivedConsumerSettings()).build();
+    }
+
+    @Test
+    void eachConsumerPollsItsShareOfMaxInflight() {
+        SmallRyeConfig config = config(Map.of(DerivedConsumerSettings.MAX_INFLIGHT, "2000",
+                DerivedConsumerSettings.CHANNEL + "concurrency", "2"));
+
+        assertThat(config.getValue(DerivedConsumerSettings.MAX_POLL_RECORDS, Integer.class)).isEqualTo(1000);
+        assertThat(StreamSupport.stream(config.getPropertyNames().spliterator(), false))
+                .as("listed, so the connector passes it to Kafka").contains(DerivedConsumerSettings.MAX_POLL_RECORDS);
+    }
+
+    @Test
+    void theShareFollowsBothSettingsWhereverTheyCameFrom() {
+        assertThat(config(Map.of(DerivedConsumerSettings.MAX_INFLIGHT, "64", DerivedConsumerSettings.CHANNEL + "concurrency", "3"))
+                .getValue(DerivedConsumerSettings.MAX_POLL_RECORDS, Integer.class)).isEqualTo(21);
+        assertThat(config(Map.of(DerivedConsumerSettings.MAX_INFLIGHT, "1", DerivedConsumerSettings.CHANNEL + "concurrency", "4"))
+                .getValue(DerivedConsumerSettings.MAX_POLL_RECORDS, Integer.class)).as("never 0").isEqualTo(1);
+        assertThat(config(Map.of(DerivedConsumerSettings.MAX_INFLIGHT, "100"))
+                .getValue(DerivedConsumerSettings.MAX_POLL_RECORDS, Integer.class)).as("one consumer").isEqualTo(100);
+    }
+
+    @Test
+    void anExplicitMaxPollRecordsWins() {
+        assertThat(config(Map.of(DerivedConsumerSettings.MAX_INFLIGHT, "2000", DerivedConsumerSettings.MAX_POLL_RECORDS, "7"))
+                .getValue(DerivedConsumerSettings.MAX_POLL_RECORDS, Integer.class)).isEqualTo(7);
+    }
+
+    @Test
+    void withoutMaxInflightNothingIsDerived() {
+        Optional<Integer> value = config(Map.of()).getOptionalValue(DerivedConsumerSettings.MAX_POLL_RECORDS, Integer.class);
+        assertThat(value).isEmpty();
+    }
+}
