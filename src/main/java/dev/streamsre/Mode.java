@@ -1,7 +1,7 @@
 package dev.streamsre;
 
 /**
- * The three ways the one application runs. Chosen by Quarkus profile ({@code QUARKUS_PROFILE=producer}),
+ * The ways the one application runs. Chosen by Quarkus profile ({@code QUARKUS_PROFILE=producer}),
  * each profile setting {@code streamsre.mode} and switching off the other modes' channels.
  */
 public enum Mode {
@@ -10,5 +10,10 @@ public enum Mode {
     /** Main topic into PostgreSQL, until stopped. The default. */
     CONSUMER,
     /** Chosen DLQ entries back onto the main topic, then exit. */
-    REPLAY
+    REPLAY,
+    /**
+     * Brings the schema to this build's migrations, with the migration role, then exit: the only
+     * mode that runs DDL, so the consumer and replay need no more than DML on their tables.
+     */
+    MIGRATE
 }

@@ -19,12 +19,14 @@ public class StreamSreMain implements QuarkusApplication {
     private final Mode mode;
     private final Instance<LoadProducer> loadProducer;
     private final Instance<DlqReplayer> replayer;
+    private final Instance<SchemaMigration> migration;
 
     StreamSreMain(@ConfigProperty(name = "streamsre.mode") Mode mode, Instance<LoadProducer> loadProducer,
-            Instance<DlqReplayer> replayer) {
+            Instance<DlqReplayer> replayer, Instance<SchemaMigration> migration) {
         this.mode = mode;
         this.loadProducer = loadProducer;
         this.replayer = replayer;
+        this.migration = migration;
     }
 
     /**
@@ -46,6 +48,7 @@ public class StreamSreMain implements QuarkusApplication {
                 yield 0;
             }
             case REPLAY -> replayer.get().run();
+            case MIGRATE -> migration.get().run();
         };
     }
 }

@@ -231,6 +231,22 @@ class ConsumerIT {
     }
 
     @Test
+    void theAppsRoleWritesItsTablesButCannotChangeTheSchemaAndMigrateModeMigratesAsTheOwner() throws Exception {
+        // Every consumer of these tests drains as this DML-only role; here is what it may not do.
+        try (java.sql.Connection app = PipelineState.databaseAsApp(); java.sql.Statement statement = app.createStatement()) {
+            for (String ddl : List.of("ALTER TABLE reviews ADD COLUMN sneaky int", "CREATE TABLE sneaky (x int)",
+                    "DROP TABLE dlq_events", "TRUNCATE reviews", "CREATE INDEX sneaky ON reviews (text)")) {
+                org.assertj.core.api.Assertions.assertThatThrownBy(() -> statement.execute(ddl)).as(ddl)
+                        .isInstanceOfSatisfying(java.sql.SQLException.class,
+                                e -> assertThat(e.getSQLState()).as(ddl + ": " + e.getMessage()).isEqualTo("42501"));
+            }
+        }
+        AppProcess migrate = pipeline.start("migrate", Map.of("DATABASE_URL", TestInfrastructure.ownerDatabaseUrl()));
+        assertThat(migrate.awaitExit(Duration.ofSeconds(60))).as(migrate.output()).isZero();
+        assertThat(migrate.output()).containsPattern("migrate: schema public at version \\d+ \\(0 migration\\(s\\) applied now\\)");
+    }
+
+    @Test
     void badConsumerSettingsFailTheStartNamingTheSetting() {
         // Nothing to consume: the settings must be checked at start, not when the first batch arrives.
         AppProcess consumer = pipeline.startConsumer(Map.of("STREAMSRE_CONSUMER_DEAD_LETTER_LOG_INTERVAL", "-1s"));

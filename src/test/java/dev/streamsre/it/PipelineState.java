@@ -31,8 +31,18 @@ public final class PipelineState {
     private PipelineState() {
     }
 
+    /** A connection as the schema's owner: tests create triggers and reset tables. */
     public static Connection database() throws SQLException {
-        String url = TestInfrastructure.databaseUrl(); // postgres://user:pass@host:port/db
+        return connect(TestInfrastructure.ownerDatabaseUrl());
+    }
+
+    /** A connection as the app's DML-only role. */
+    public static Connection databaseAsApp() throws SQLException {
+        return connect(TestInfrastructure.databaseUrl());
+    }
+
+    private static Connection connect(String url) throws SQLException {
+        // postgres://user:pass@host:port/db
         String rest = url.substring("postgres://".length());
         String[] credentials = rest.substring(0, rest.indexOf('@')).split(":");
         return DriverManager.getConnection("jdbc:postgresql://" + rest.substring(rest.indexOf('@') + 1),
@@ -45,7 +55,7 @@ public final class PipelineState {
      * makes has its tables.
      */
     public static void resetDatabase() {
-        String url = TestInfrastructure.databaseUrl();
+        String url = TestInfrastructure.ownerDatabaseUrl();
         String rest = url.substring("postgres://".length());
         String[] credentials = rest.substring(0, rest.indexOf('@')).split(":");
         org.flywaydb.core.Flyway.configure()

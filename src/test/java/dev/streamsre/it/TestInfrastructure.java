@@ -43,9 +43,14 @@ public final class TestInfrastructure {
         return required("it.kafka.bootstrap");
     }
 
-    /** {@code postgres://user:pass@host:port/db} of the test database. */
+    /** {@code postgres://user:pass@host:port/db} of the test database, as the app's DML-only role. */
     public static String databaseUrl() {
         return required("it.database.url");
+    }
+
+    /** The same database as the role that owns the schema (migrations, resets, test triggers). */
+    public static String ownerDatabaseUrl() {
+        return required("it.database.owner.url");
     }
 
     public static String appJar() {
