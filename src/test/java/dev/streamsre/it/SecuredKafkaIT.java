@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -68,6 +69,53 @@ class SecuredKafkaIT {
         for (AppProcess process : new AppProcess[] {producer, replay, consumer}) {
             assertThat(process.output()).as("no secret in any output").doesNotContain(wrong);
         }
+    }
+
+    @Test
+    void noSecretReachesALogAHealthResponseOrAMetricWhenEverythingFails() throws Exception {
+        String kafkaSecret = "kafka-secret-4q7";
+        String databaseSecret = "db-secret-8w2";
+        String querySecret = "db-query-secret-3k9";
+        String truststoreSecret = "truststore-secret-6z1";
+        int closedPort;
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+            closedPort = socket.getLocalPort();
+        }
+        Map<String, String> env = with(sasl(kafkaSecret), Map.of(
+                "KAFKA_SSL_TRUSTSTORE_PASSWORD", truststoreSecret,
+                "DATABASE_URL", "postgres://streamsre:" + databaseSecret + "@127.0.0.1:" + closedPort
+                        + "/streamsre_it?sslmode=disable&password=" + querySecret));
+        List<String> outputs = new java.util.ArrayList<>();
+
+        AppProcess consumer = pipeline.startConsumer(env);
+        assertThat(consumer.awaitExit(Duration.ofSeconds(60))).as("no database: the start fails").isEqualTo(1);
+        outputs.add(consumer.output());
+
+        // With the database reachable, the consumer stays up, not ready: its probes and metrics too.
+        AppProcess ready = pipeline.startConsumer(with(sasl(kafkaSecret), Map.of("KAFKA_SSL_TRUSTSTORE_PASSWORD",
+                truststoreSecret)));
+        int port = ready.httpPort();
+        PipelineState.await("not ready, saying why", Duration.ofSeconds(60), () -> ready(port).contains("authentication failed"));
+        outputs.add(ready(port));
+        outputs.add(metrics(port));
+        outputs.add(get(port, "/q/health/live"));
+        for (String mode : List.of("producer", "replay")) {
+            AppProcess job = pipeline.start(mode, with(env, Map.of("KAFKA_TOPIC", pipeline.topic(), "DURATION", "5s")));
+            assertThat(job.awaitExit(Duration.ofSeconds(60))).as(mode + ": " + job.output()).isNotZero();
+            outputs.add(job.output());
+        }
+        outputs.add(ready.output());
+        int hits = 0;
+        for (String output : outputs) {
+            for (String secret : List.of(kafkaSecret, databaseSecret, querySecret, truststoreSecret)) {
+                if (output.contains(secret)) {
+                    hits++;
+                }
+            }
+        }
+        System.out.printf("secrets: %d outputs (logs of a consumer, two jobs, a not-ready consumer; its health and"
+                + " metrics) grepped for 4 secrets: %d hits%n", outputs.size(), hits);
+        assertThat(hits).as("secrets in any output").isZero();
     }
 
     private void everyModeWorks(Map<String, String> security, String protocol) {
