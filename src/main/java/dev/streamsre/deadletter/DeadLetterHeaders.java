@@ -55,6 +55,27 @@ public final class DeadLetterHeaders {
         return header == null || header.value() == null ? null : new String(header.value(), StandardCharsets.UTF_8);
     }
 
+    /**
+     * A header's text as a number, or null when absent or not a decimal number: headers are whatever
+     * a producer wrote, so they are parsed, never trusted.
+     */
+    static Long number(String text) {
+        if (text == null || text.isEmpty() || text.length() > 19) {
+            return null;
+        }
+        try {
+            return Long.parseLong(text);
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
+    /** As {@link #number(String)}, within int range. */
+    static Integer intNumber(String text) {
+        Long value = number(text);
+        return value != null && value >= Integer.MIN_VALUE && value <= Integer.MAX_VALUE ? value.intValue() : null;
+    }
+
     public static byte[] bytes(Object value) {
         return String.valueOf(value).getBytes(StandardCharsets.UTF_8);
     }

@@ -140,7 +140,7 @@ public class DeadLetterOffice {
 
     /** The DLQ entry a record was replayed from, if its replay headers say so, else null. */
     public static DeadLetterStore.Landed replayOf(KafkaRecord<byte[], byte[]> record) {
-        Long entryId = DeadLetterRecorder.longInteger(DeadLetterHeaders.text(record.getHeaders(), DeadLetterHeaders.REPLAY_OF));
+        Long entryId = DeadLetterHeaders.number(DeadLetterHeaders.text(record.getHeaders(), DeadLetterHeaders.REPLAY_OF));
         return entryId == null || entryId <= 0 ? null : new DeadLetterStore.Landed(entryId, record.getKey(), record.getPayload());
     }
 
@@ -155,8 +155,8 @@ public class DeadLetterOffice {
         }
         String replayOf = DeadLetterHeaders.text(record.getHeaders(), DeadLetterHeaders.REPLAY_OF);
         String replayCount = DeadLetterHeaders.text(record.getHeaders(), DeadLetterHeaders.REPLAY_COUNT);
-        Long replayOfId = DeadLetterRecorder.longInteger(replayOf);
-        Integer replays = DeadLetterRecorder.integer(replayCount);
+        Long replayOfId = DeadLetterHeaders.number(replayOf);
+        Integer replays = DeadLetterHeaders.intNumber(replayCount);
         boolean replayed = replayOfId != null && replayOfId > 0 && replays != null && replays > 0;
         return new DeadLetter(record.getTopic(), record.getPartition(), record.getOffset(),
                 Instant.ofEpochMilli(record.getTimestamp().toEpochMilli()), null, null, letter.eventId(),

@@ -109,18 +109,18 @@ public class DeadLetterRecorder {
         Headers headers = record.getHeaders();
         long dlqOffset = ((IncomingKafkaRecord<?, ?>) record).getOffset();
         String sourceTopic = first(headers, DeadLetterHeaders.SOURCE_TOPIC, "dead-letter-topic");
-        Integer sourcePartition = integer(first(headers, DeadLetterHeaders.SOURCE_PARTITION, "dead-letter-partition"));
-        Long sourceOffset = longInteger(first(headers, DeadLetterHeaders.SOURCE_OFFSET, "dead-letter-offset"));
+        Integer sourcePartition = DeadLetterHeaders.intNumber(first(headers, DeadLetterHeaders.SOURCE_PARTITION, "dead-letter-partition"));
+        Long sourceOffset = DeadLetterHeaders.number(first(headers, DeadLetterHeaders.SOURCE_OFFSET, "dead-letter-offset"));
         boolean knownSource = sourceTopic != null && !sourceTopic.isEmpty() && sourcePartition != null
                 && sourcePartition >= 0 && sourceOffset != null && sourceOffset >= 0;
-        Long sourceMillis = knownSource ? longInteger(first(headers, DeadLetterHeaders.SOURCE_TIMESTAMP, null)) : null;
+        Long sourceMillis = knownSource ? DeadLetterHeaders.number(first(headers, DeadLetterHeaders.SOURCE_TIMESTAMP, null)) : null;
         String reason = first(headers, DeadLetterHeaders.REASON, null);
         String message = first(headers, DeadLetterHeaders.ERROR_MESSAGE, "dead-letter-reason");
         String exceptionClass = first(headers, DeadLetterHeaders.EXCEPTION_CLASS, "dead-letter-exception-class-name");
-        Integer attempts = integer(first(headers, DeadLetterHeaders.ATTEMPTS, null));
+        Integer attempts = DeadLetterHeaders.intNumber(first(headers, DeadLetterHeaders.ATTEMPTS, null));
         Instant failedAt = instant(first(headers, DeadLetterHeaders.FAILED_AT, null));
-        Long replayOf = longInteger(first(headers, DeadLetterHeaders.REPLAY_OF, null));
-        Integer replayCount = integer(first(headers, DeadLetterHeaders.REPLAY_COUNT, null));
+        Long replayOf = DeadLetterHeaders.number(first(headers, DeadLetterHeaders.REPLAY_OF, null));
+        Integer replayCount = DeadLetterHeaders.intNumber(first(headers, DeadLetterHeaders.REPLAY_COUNT, null));
         List<DeadLetter.StoredHeader> original = new ArrayList<>();
         for (Header header : headers) {
             if (!DeadLetterHeaders.isPipelineHeader(header.key())) {
@@ -142,22 +142,6 @@ public class DeadLetterRecorder {
                 replayed ? replayCount : 0);
     }
 
-    static Integer integer(String text) {
-        Long value = longInteger(text);
-        return value != null && value >= Integer.MIN_VALUE && value <= Integer.MAX_VALUE ? value.intValue() : null;
-    }
-
-    static Long longInteger(String text) {
-        if (text == null || text.isEmpty() || text.length() > 19) {
-            return null;
-        }
-        try {
-            return Long.parseLong(text);
-        } catch (NumberFormatException e) {
-            return null;
-        }
-    }
-
     /** An instant PostgreSQL can store (years 1..9999), or null. */
     private static Instant instant(String text) {
         if (text == null || text.length() > 40) {
@@ -165,7 +149,7 @@ public class DeadLetterRecorder {
         }
         try {
             Instant value = EventCodec.parseInstant(text);
-            return value.getEpochSecond() < -62_135_596_800L || value.getEpochSecond() > 253_402_300_799L ? null : value;
+            return EventCodec.isStorable(value) ? value : null;
         } catch (java.time.format.DateTimeParseException e) {
             return null;
         }

@@ -10,11 +10,11 @@ import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -104,18 +104,16 @@ public class DeadLetterSender {
             AtomicInteger unanswered = new AtomicInteger(letters.size());
             for (int i = 0; i < letters.size(); i++) {
                 int index = i;
-                try {
-                    producer().send(letters.get(i).copy(), (metadata, failure) -> {
-                        failures[index] = failure;
-                        if (unanswered.decrementAndGet() == 0) {
-                            emitter.complete(failures);
-                        }
-                    });
-                } catch (RuntimeException e) {
-                    failures[index] = e;
+                Callback answered = (metadata, failure) -> {
+                    failures[index] = failure;
                     if (unanswered.decrementAndGet() == 0) {
                         emitter.complete(failures);
                     }
+                };
+                try {
+                    producer().send(letters.get(i).copy(), answered);
+                } catch (RuntimeException e) {
+                    answered.onCompletion(null, e);
                 }
             }
         })

@@ -20,7 +20,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.ZoneOffset;
 import java.util.Base64;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.eclipse.microprofile.faulttolerance.Retry;
 
 /**
@@ -103,11 +102,8 @@ public class DeadLetterStore {
             addBytes(row, entry.payload());
             return row;
         }).toList();
-        return Uni.createFrom().deferred(() -> {
-            long start = System.nanoTime();
-            return pools.get().preparedQuery(RESOLVE).executeBatch(rows)
-                    .onTermination().invoke(() -> resolveTimer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS));
-        }).replaceWithVoid();
+        return PipelineMetrics.timed(resolveTimer, () -> pools.get().preparedQuery(RESOLVE).executeBatch(rows))
+                .replaceWithVoid();
     }
 
     /**
@@ -124,11 +120,8 @@ public class DeadLetterStore {
             return Uni.createFrom().voidItem();
         }
         List<Tuple> rows = letters.stream().map(DeadLetterStore::arguments).toList();
-        return pools.get().withTransaction(connection -> Uni.createFrom().deferred(() -> {
-            long start = System.nanoTime();
-            return connection.preparedQuery(RECORD).executeBatch(rows)
-                    .onTermination().invoke(() -> recordTimer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS));
-        })).replaceWithVoid();
+        return pools.get().withTransaction(connection -> PipelineMetrics.timed(recordTimer,
+                () -> connection.preparedQuery(RECORD).executeBatch(rows))).replaceWithVoid();
     }
 
     private static Tuple arguments(DeadLetter letter) {

@@ -132,7 +132,7 @@ public final class EventCodec {
         } catch (DateTimeParseException e) {
             return rejected(RejectReason.INVALID_FIELD, "ts '" + abbreviate(tsText.value) + "' is not an ISO-8601 instant");
         }
-        if (ts.isBefore(MIN_TS) || ts.isAfter(MAX_TS)) {
+        if (!isStorable(ts)) {
             return rejected(RejectReason.TIMESTAMP_OUT_OF_RANGE, "ts '" + abbreviate(tsText.value)
                     + "' is outside years 1..9999");
         }
@@ -248,6 +248,11 @@ public final class EventCodec {
         }
         long epochDay = LocalDate.of(year, month, day).toEpochDay();
         return Instant.ofEpochSecond(epochDay * 86_400 + hour * 3_600L + minute * 60L + second, nanos);
+    }
+
+    /** Whether PostgreSQL stores the instant as it is and ISO-8601 writes it plainly (years 1..9999). */
+    public static boolean isStorable(Instant instant) {
+        return !instant.isBefore(MIN_TS) && !instant.isAfter(MAX_TS);
     }
 
     /** The decimal value of text[from, to), or -1 if any character is not an ASCII digit. */

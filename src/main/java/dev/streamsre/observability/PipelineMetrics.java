@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
 import java.util.Map;
@@ -146,6 +147,14 @@ public class PipelineMetrics {
 
     public void deadLetterUnrecordable() {
         deadLettersUnrecordable.increment();
+    }
+
+    /** Runs {@code statement} when subscribed and records its duration, success or failure, in {@code timer}. */
+    public static <T> Uni<T> timed(Timer timer, Supplier<Uni<T>> statement) {
+        return Uni.createFrom().deferred(() -> {
+            long start = System.nanoTime();
+            return statement.get().onTermination().invoke(() -> timer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS));
+        });
     }
 
     /** Registers a gauge read on every scrape. */

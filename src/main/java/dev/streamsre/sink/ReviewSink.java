@@ -1,5 +1,7 @@
 package dev.streamsre.sink;
 
+import static dev.streamsre.observability.PipelineMetrics.timed;
+
 import dev.streamsre.event.Event;
 import dev.streamsre.event.ReviewData;
 import dev.streamsre.failure.CountRetries;
@@ -32,8 +34,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
 import org.eclipse.microprofile.faulttolerance.CircuitBreaker;
 import org.eclipse.microprofile.faulttolerance.Retry;
 
@@ -226,13 +226,6 @@ public class ReviewSink {
             }
             return timed(resolveConflictsTimer, () -> connection.preparedQuery(FORGET_CONFLICTS)
                     .execute(Tuple.of(conflicts.toArray(UUID[]::new)))).replaceWith(outcomes);
-        });
-    }
-
-    private static <T> Uni<T> timed(Timer timer, Supplier<Uni<T>> statement) {
-        return Uni.createFrom().deferred(() -> {
-            long start = System.nanoTime();
-            return statement.get().onTermination().invoke(() -> timer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS));
         });
     }
 
