@@ -1,12 +1,24 @@
 package dev.streamsre.consumer;
 
+import dev.streamsre.event.EventLimits;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
 import java.time.Duration;
+import org.hibernate.validator.constraints.time.DurationMin;
 
-/** Settings of consumer mode that are ours rather than the Kafka connector's. */
+/**
+ * Settings of consumer mode that are ours rather than the Kafka connector's. Each range is a
+ * Bean Validation constraint, checked by Quarkus at start: a bad value fails the start with
+ * the property's name and the constraint's message, before any Kafka consumer connects.
+ */
 @ConfigMapping(prefix = "streamsre.consumer")
 public interface ConsumerConfig {
+
+    /** Why an indexed length is capped: a PostgreSQL B-tree index row holds at most 2,704 bytes. */
+    String INDEXED_RANGE = "must be between 1 and " + EventLimits.MAX_INDEXED_LENGTH
+            + " (the column is indexed, and a PostgreSQL B-tree index row holds at most 2,704 bytes), got ${validatedValue}";
 
     /** Consumer group id. Env: {@code KAFKA_GROUP_ID}. */
     @WithDefault("streamsre-consumer")
@@ -17,10 +29,12 @@ public interface ConsumerConfig {
      * {@code concurrency} consumers takes batches of {@code max-inflight / concurrency} records
      * ({@code max.poll.records}). Env: {@code MAX_INFLIGHT}.
      */
+    @Min(value = 1, message = "must be at least 1, got ${validatedValue}")
     @WithDefault("2000")
     int maxInflight();
 
     /** Record values larger than this go to the DLQ as {@code oversize}. */
+    @Min(value = 1, message = "must be positive, got ${validatedValue}")
     @WithDefault("262144")
     int maxEventBytes();
 
@@ -28,14 +42,17 @@ public interface ConsumerConfig {
      * Longest {@code key}, in characters, that is accepted ({@code field_too_long} above it). At most
      * 880: the key is indexed, and a longer value may not fit a PostgreSQL B-tree index row.
      */
+    @Min(value = 1, message = INDEXED_RANGE) @Max(value = EventLimits.MAX_INDEXED_LENGTH, message = INDEXED_RANGE)
     @WithDefault("512")
     int maxKeyLength();
 
     /** Longest {@code payload.review_id}, in characters (the primary key of reviews; at most 880). */
+    @Min(value = 1, message = INDEXED_RANGE) @Max(value = EventLimits.MAX_INDEXED_LENGTH, message = INDEXED_RANGE)
     @WithDefault("512")
     int maxReviewIdLength();
 
     /** Longest {@code payload.text}, in characters. */
+    @Min(value = 1, message = "must be positive, got ${validatedValue}")
     @WithDefault("65536")
     int maxTextLength();
 
@@ -44,6 +61,7 @@ public interface ConsumerConfig {
      * it is dead-lettered as {@code max_retries_exceeded}; it is dead-lettered only if PostgreSQL
      * meanwhile accepts a probe write (else the database is failing, and it is retried like an outage).
      */
+    @Min(value = 1, message = "must be at least 1, got ${validatedValue}")
     @WithDefault("5")
     int maxAttempts();
 
@@ -51,6 +69,7 @@ public interface ConsumerConfig {
      * Caps throughput at this many events per second, e.g. to spare a shared database while
      * draining a backlog. 0 (the default) means no cap. Env: {@code CONSUMER_RATE_LIMIT}.
      */
+    @Min(value = 0, message = "must be 0 (no limit) or a positive number of events per second, got ${validatedValue}")
     @WithDefault("0")
     int rateLimit();
 
@@ -66,6 +85,7 @@ public interface ConsumerConfig {
      * At most one WARN line per dead-letter reason this often (every dead letter is at DEBUG, and
      * all are in the DLQ topic and {@code dlq_events}). 0 logs every dead letter at WARN.
      */
+    @DurationMin(millis = 0, message = "must be 0 (log every dead letter) or a positive duration, got ${validatedValue}")
     @WithDefault("10s")
     Duration deadLetterLogInterval();
 
@@ -74,6 +94,7 @@ public interface ConsumerConfig {
      * this are pruned. Must be longer than the main topic's retention (checked before each pruning
      * run); 0 keeps the ledger forever.
      */
+    @DurationMin(millis = 0, message = "must be 0 (keep the ledger forever) or a positive duration longer than the topic's retention, got ${validatedValue}")
     @WithDefault("14d")
     Duration dedupeHorizon();
 
@@ -81,6 +102,7 @@ public interface ConsumerConfig {
      * dlq_events entries whose latest failure is older than this are deleted (on the ledger's
      * pruning schedule). 0, the default, keeps them forever.
      */
+    @DurationMin(millis = 0, message = "must be 0 (keep dead letters forever) or a positive duration, got ${validatedValue}")
     @WithDefault("0s")
     Duration dlqRetention();
 

@@ -42,8 +42,8 @@ import org.jboss.logging.Logger;
  * completes before the next batch arrives), and a partition belongs to one consumer, so events of
  * one key are applied in offset order.
  */
-// Created as the application starts (priority 1: before the connector's channels connect), so the
-// constructor's checks fail the start; CDI would otherwise create it at the first batch.
+// Created as the application starts (priority 1: before the connector's channels connect), so its
+// inflight_workers gauge is exported from the first scrape; CDI would otherwise create it at the first batch.
 @Startup(1)
 @ApplicationScoped
 public class EventConsumer {
@@ -62,7 +62,6 @@ public class EventConsumer {
     private final ConsumerRateLimiter rateLimiter;
 
     EventConsumer(IsolatingWriter writer, DeadLetterOffice deadLetters, ConsumerConfig config, PipelineMetrics metrics) {
-        ConsumerSettings.check(config);
         this.triage = new BatchTriage(new EventCodec(new EventLimits(config.maxEventBytes(), config.maxKeyLength(),
                 config.maxReviewIdLength(), config.maxTextLength())));
         this.writer = writer;
@@ -70,6 +69,12 @@ public class EventConsumer {
         this.metrics = metrics;
         this.rateLimiter = new ConsumerRateLimiter(config.rateLimit());
         metrics.gauge("inflight_workers", "Records handed to the consumer and not yet settled", inflightRecords::get);
+        // The settings the connector and the database pool read through property expressions, as
+        // resolved: one line an operator can compare with what they meant to deploy (no secret in it).
+        LOG.infof("consumer settings: group.id=%s max-inflight=%d statement-timeout=%s rate-limit=%d max-attempts=%d"
+                + " dedupe-horizon=%s ledger-prune-interval=%s lag-sample-interval=%s", config.groupId(),
+                config.maxInflight(), config.statementTimeout(), config.rateLimit(), config.maxAttempts(),
+                config.dedupeHorizon(), config.ledgerPruneInterval(), config.lagSampleInterval());
     }
 
     @Incoming(Channels.EVENTS_IN)

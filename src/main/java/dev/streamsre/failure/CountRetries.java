@@ -32,7 +32,7 @@ public class CountRetries implements BeforeRetryHandler {
         } else {
             LOG.warnf("retrying %s after transient failure: reason=%s sqlstate=%s error=%s",
                     context.getMethod().getName(), verdict.reasonCode(), FailureClassifier.sqlState(failure),
-                    failure == null ? null : failure.toString());
+                    failure == null ? null : RedactedDatabaseException.of(failure).toString());
         }
     }
 }

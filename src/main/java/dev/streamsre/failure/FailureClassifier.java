@@ -162,6 +162,9 @@ public final class FailureClassifier {
     }
 
     private static String sqlStateOf(Throwable t) {
+        if (t instanceof RedactedDatabaseException redacted) {
+            return redacted.sqlState();
+        }
         if (t instanceof PgException pg) {
             return pg.getSqlState();
         }

@@ -35,6 +35,9 @@ public class PoisonRecordException extends RuntimeException {
 
     /** The class of the failure that condemned the record: the database's exception, if any. */
     public String failureClassName() {
+        if (getCause() instanceof RedactedDatabaseException redacted) {
+            return redacted.originalClassName();
+        }
         return getCause() != null ? getCause().getClass().getName() : getClass().getName();
     }
 }

@@ -9,6 +9,7 @@ package dev.streamsre.failure;
 public class RefusedByDatabaseException extends RuntimeException {
 
     public RefusedByDatabaseException(Throwable cause) {
-        super(cause.getMessage(), cause, false, false);
+        // Its message is the redacted one: this exception travels through the fault-tolerance layer and may be logged.
+        super(RedactedDatabaseException.of(cause).getMessage(), cause, false, false);
     }
 }

@@ -146,13 +146,7 @@ public class DlqReplayer {
     }
 
     private void validate() {
-        if (config.limit() < 1) {
-            throw new InvalidConfigurationException("streamsre.replay.limit must be at least 1, got " + config.limit());
-        }
-        if (config.maxReplays() < 1) {
-            throw new InvalidConfigurationException(
-                    "streamsre.replay.max-replays must be at least 1, got " + config.maxReplays());
-        }
+        // Single-setting ranges are ReplayConfig's constraints; only this check spans two settings.
         if (config.since().isPresent() && config.until().isPresent()
                 && !config.since().get().isBefore(config.until().get())) {
             throw new InvalidConfigurationException("streamsre.replay.since must be before streamsre.replay.until");

@@ -2,6 +2,7 @@ package dev.streamsre.replay;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import jakarta.validation.constraints.Min;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
@@ -27,6 +28,7 @@ public interface ReplayConfig {
     Optional<List<Long>> ids();
 
     /** At most this many entries per run, oldest first. */
+    @Min(value = 1, message = "must be at least 1, got ${validatedValue}")
     @WithDefault("100")
     int limit();
 
@@ -38,6 +40,7 @@ public interface ReplayConfig {
      * An entry replayed this many times without success is parked: later runs skip it (and say so)
      * unless {@link #force()} is set.
      */
+    @Min(value = 1, message = "must be at least 1, got ${validatedValue}")
     @WithDefault("3")
     int maxReplays();
 

@@ -3,6 +3,7 @@ package dev.streamsre.sink;
 import dev.streamsre.failure.DatabaseRefusingWritesException;
 import dev.streamsre.failure.FailureClassifier;
 import dev.streamsre.failure.PoisonRecordException;
+import dev.streamsre.failure.RedactedDatabaseException;
 import dev.streamsre.failure.RefusedByDatabaseException;
 import dev.streamsre.failure.ShutdownSignal;
 import dev.streamsre.observability.PipelineMetrics;
@@ -43,7 +44,7 @@ public class IsolatingWriter {
     private final PipelineMetrics metrics;
     private final int maxAttempts;
 
-    /** @param maxAttempts {@code streamsre.consumer.max-attempts}, defined (default, checks) in ConsumerConfig */
+    /** @param maxAttempts {@code streamsre.consumer.max-attempts}, defined (default, range) in ConsumerConfig */
     IsolatingWriter(ReviewSink sink, PipelineMetrics metrics,
             @ConfigProperty(name = "streamsre.consumer.max-attempts") int maxAttempts) {
         this.sink = sink;
@@ -124,40 +125,28 @@ public class IsolatingWriter {
                             if (!accepted) {
                                 throw new DatabaseRefusingWritesException(failure);
                             }
-                            LOG.warnf(failure, "record at partition=%d offset=%d keeps failing (%d attempts) while"
+                            RedactedDatabaseException redacted = RedactedDatabaseException.of(failure);
+                            LOG.warnf(redacted, "record at partition=%d offset=%d keeps failing (%d attempts) while"
                                     + " PostgreSQL accepts other writes: dead-lettering it", event.partition(),
                                     event.offset(), attempts.get());
                             return List.<WriteResult>of(new WriteResult.Refused(new PoisonRecordException(
                                     FailureClassifier.MAX_RETRIES_EXCEEDED, "tried " + attempts.get()
-                                            + " times, still failing: " + describe(failure), failure, attempts.get())));
+                                            + " times, still failing: " + redacted.getMessage(), redacted, attempts.get())));
                         }))
                 // The database fails the probe too: an outage, not poison. Retry the record until it
                 // lands or is refused for a reason of its own; stop when shutdown begins.
                 .onFailure(failure -> failure instanceof DatabaseRefusingWritesException && !ShutdownSignal.isStopping())
                 .invoke(failure -> LOG.warnf("PostgreSQL refuses a probe write as well as the record at"
                         + " partition=%d offset=%d: retrying it as an outage (%s)", event.partition(), event.offset(),
-                        describe(failure.getCause())))
+                        RedactedDatabaseException.of(failure.getCause()).getMessage()))
                 .onFailure(failure -> failure instanceof DatabaseRefusingWritesException && !ShutdownSignal.isStopping())
                 .retry().withBackOff(OUTAGE_BACKOFF, OUTAGE_MAX_BACKOFF).indefinitely();
     }
 
     private static WriteResult refusedResult(Throwable failure, int attempts) {
+        RedactedDatabaseException redacted = RedactedDatabaseException.of(failure);
         return new WriteResult.Refused(new PoisonRecordException(FailureClassifier.classify(failure).reasonCode(),
-                describe(failure), failure instanceof RefusedByDatabaseException ? failure.getCause() : failure, attempts));
-    }
-
-    /**
-     * What a refused record's DLQ entry says about the database's refusal: the SQLSTATE and the
-     * first line of the server's message (its detail lines can quote row data; they stay out).
-     */
-    private static String describe(Throwable failure) {
-        Throwable cause = failure instanceof RefusedByDatabaseException && failure.getCause() != null
-                ? failure.getCause() : failure;
-        String message = String.valueOf(cause.getMessage());
-        int newline = message.indexOf('\n');
-        String firstLine = newline < 0 ? message : message.substring(0, newline);
-        String sqlState = FailureClassifier.sqlState(cause);
-        return (sqlState != null ? "SQLSTATE " + sqlState + ": " : "") + firstLine;
+                redacted.getMessage(), redacted, attempts));
     }
 
     private static List<WriteResult> results(List<PendingEvent> events, List<WriteOutcome> outcomes) {

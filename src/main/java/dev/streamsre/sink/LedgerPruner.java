@@ -51,7 +51,7 @@ public class LedgerPruner {
     private final Timer deleteTimer;
     private final PipelineMetrics metrics;
 
-    /** @param horizon {@code streamsre.consumer.dedupe-horizon}, defined (default, checks) in ConsumerConfig */
+    /** @param horizon {@code streamsre.consumer.dedupe-horizon}, defined (default, range) in ConsumerConfig */
     LedgerPruner(@ConfigProperty(name = "streamsre.mode") Mode mode,
             @ConfigProperty(name = "streamsre.consumer.dedupe-horizon") Duration horizon,
             @ConfigProperty(name = "streamsre.topic") String topic, Admin admin, Instance<Pool> pools,

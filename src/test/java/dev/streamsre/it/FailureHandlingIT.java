@@ -137,13 +137,19 @@ class FailureHandlingIT {
         assertThat(PipelineState.count("SELECT count(*) FROM reviews")).isEqualTo(validIds.size());
     }
 
+    /** A value only the refused rows carry, quoted by PostgreSQL's error messages about them. */
+    private static final String ROW_SECRET = "row-secret-7f3a";
+
     @Test
     void recordsTheDatabaseRefusesAreFoundBySplittingTheBatchAndTheirNeighboursLand() {
-        // A trigger makes PostgreSQL refuse two marked reviews: one with a data exception (permanent),
-        // one with an error no classifier knows (P0001), which is retried alone and then dead-lettered.
+        // A trigger makes PostgreSQL refuse two marked reviews: one with a data exception (permanent;
+        // a cast of the row's own text, whose message quotes it), one with an error no classifier knows
+        // (P0001, its message quoting the row too), retried alone and then dead-lettered. Neither quote
+        // may reach dlq_events, a DLQ header or the log.
         PipelineState.execute("CREATE OR REPLACE FUNCTION refuse_marked() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
-                + " IF NEW.text = 'refuse-data' THEN RAISE EXCEPTION 'marked bad' USING ERRCODE = '22023'; END IF;"
-                + " IF NEW.text = 'refuse-unknown' THEN RAISE EXCEPTION 'marked odd' USING ERRCODE = 'P0001'; END IF;"
+                + " IF NEW.text = 'refuse-data' THEN PERFORM (NEW.text || '-" + ROW_SECRET + "')::int; END IF;"
+                + " IF NEW.text = 'refuse-unknown' THEN RAISE EXCEPTION 'marked odd: %', NEW.text || '-" + ROW_SECRET
+                + "' USING ERRCODE = 'P0001'; END IF;"
                 + " RETURN NEW; END $$");
         PipelineState.execute("CREATE OR REPLACE TRIGGER refuse_marked BEFORE INSERT ON reviews FOR EACH ROW"
                 + " EXECUTE FUNCTION refuse_marked()");
@@ -172,7 +178,10 @@ class FailureHandlingIT {
 
             assertThat(PipelineState.uuids("SELECT event_id FROM reviews")).containsExactlyInAnyOrderElementsOf(good);
             assertThat(PipelineState.count("SELECT count(*) FROM dlq_events WHERE reason = 'db_data_exception'"
-                    + " AND error_message LIKE '%SQLSTATE 22023%'")).isEqualTo(1);
+                    + " AND error_message LIKE '%SQLSTATE 22P02: invalid input syntax for type integer%'")).isEqualTo(1);
+            assertThat(PipelineState.count("SELECT count(*) FROM dlq_events WHERE error_message LIKE '%" + ROW_SECRET
+                    + "%' OR headers::text LIKE '%" + ROW_SECRET + "%'")).as("row data in dlq_events").isZero();
+            assertThat(consumer.output()).as("row data in the consumer's log").doesNotContain(ROW_SECRET);
             assertThat(PipelineState.count("SELECT attempts FROM dlq_events WHERE reason = 'max_retries_exceeded'"
                     + " AND error_message LIKE '%SQLSTATE P0001%'")).as("attempts of the unknown failure").isGreaterThanOrEqualTo(5);
             java.util.regex.Matcher isolated = java.util.regex.Pattern

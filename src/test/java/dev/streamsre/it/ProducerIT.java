@@ -120,6 +120,15 @@ class ProducerIT {
         assertThat(producer.awaitExit(Duration.ofSeconds(60))).as(producer.output()).isEqualTo(1);
         assertThat(producer.output()).contains("RATE_PER_SEC='fast'").contains("HOT_KEY_PCT='150'")
                 .doesNotContain("producer starting");
+
+        // A range that only the property form can break is the mapping's Bean Validation check.
+        AppProcess outOfRange = AppProcess.start("producer", Map.of("STREAMSRE_PRODUCER_POISON_PCT", "120",
+                "STREAMSRE_PRODUCER_COLD_KEY_COUNT", "0"));
+        assertThat(outOfRange.awaitExit(Duration.ofSeconds(60))).as(outOfRange.output()).isEqualTo(1);
+        assertThat(outOfRange.output())
+                .contains("streamsre.producer.poison-pct must be a percentage between 0 and 100, got 120")
+                .contains("streamsre.producer.cold-key-count must be at least 1, got 0")
+                .doesNotContain("producer starting");
     }
 
 }
