@@ -15,7 +15,8 @@ import org.jboss.logmanager.Level;
  * strategy looks up the committed offsets of the new partitions on the closing Kafka consumer. The
  * lookup fails ({@link WakeupException}, or "This consumer has already been closed"), the connector
  * reports it into the channel's stream, and SmallRye logs it as SRMSG00201 "[Error Occurred After
- * Shutdown]" against {@code EventConsumer#consume}, which never fails by itself. Nothing is lost:
+ * Shutdown]" against {@code EventConsumer#consume}, which never fails by itself (and Mutiny, when
+ * that stream is already cancelled, as a dropped exception). Nothing is lost:
  * those partitions' records are uncommitted and go to their next owner. The race is in the
  * connector and cannot be avoided from outside it; this keeps an unactionable line out of ERROR
  * alerting while leaving it in the log.
@@ -36,12 +37,22 @@ public final class ShutdownRaceLogFilter implements Filter {
     @Override
     public boolean isLoggable(LogRecord record) {
         if (record.getLevel().intValue() >= Level.ERROR.intValue() && stopping.getAsBoolean()
-                && "io.smallrye.reactive.messaging.provider".equals(record.getLoggerName())
-                && record.getMessage() != null && record.getMessage().startsWith("SRMSG00201")
-                && isCloseRace(record.getThrown())) {
+                && isReportOfAFailure(record) && isCloseRace(record.getThrown())) {
             record.setLevel(Level.WARN);
         }
         return true;
+    }
+
+    /**
+     * The two places the failed lookup surfaces: SmallRye's report against the consuming method,
+     * and Mutiny's handler for a failure no subscriber took any more (the same exception, reported
+     * a second time when the stream it would have gone to is already cancelled).
+     */
+    private static boolean isReportOfAFailure(LogRecord record) {
+        String message = String.valueOf(record.getMessage());
+        return "io.smallrye.reactive.messaging.provider".equals(record.getLoggerName()) && message.startsWith("SRMSG00201")
+                || "io.quarkus.mutiny.runtime.MutinyInfrastructure".equals(record.getLoggerName())
+                        && message.startsWith("Mutiny had to drop the following exception");
     }
 
     private static boolean isCloseRace(Throwable failure) {

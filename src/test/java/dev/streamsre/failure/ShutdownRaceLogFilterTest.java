@@ -31,6 +31,20 @@ class ShutdownRaceLogFilterTest {
     }
 
     @Test
+    void mutinysReportOfTheSameDroppedFailureIsAWarningToo() {
+        LogRecord record = record("io.quarkus.mutiny.runtime.MutinyInfrastructure",
+                "Mutiny had to drop the following exception", new IllegalStateException("This consumer has already been closed."));
+
+        assertThat(new ShutdownRaceLogFilter(() -> true).isLoggable(record)).isTrue();
+        assertThat(record.getLevel()).isEqualTo(Level.WARN);
+
+        LogRecord otherDropped = record("io.quarkus.mutiny.runtime.MutinyInfrastructure",
+                "Mutiny had to drop the following exception", new IllegalStateException("boom"));
+        new ShutdownRaceLogFilter(() -> true).isLoggable(otherDropped);
+        assertThat(otherDropped.getLevel()).isEqualTo(Level.ERROR);
+    }
+
+    @Test
     void everyOtherErrorStaysAnError() {
         ShutdownRaceLogFilter running = new ShutdownRaceLogFilter(() -> false);
         ShutdownRaceLogFilter stopping = new ShutdownRaceLogFilter(() -> true);
