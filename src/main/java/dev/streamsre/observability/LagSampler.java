@@ -41,6 +41,9 @@ import org.jboss.logging.Logger;
  * <p>It also reports how old the oldest unprocessed record is ({@code consumer_lag_seconds}): the
  * timestamp of the record at the committed offset, read with an unsubscribed consumer that commits
  * nothing. Lag in records says how much; lag in seconds says how late, which is what users feel.
+ *
+ * <p>The same way it samples the DLQ recorder's group on the DLQ topic ({@code dlq_recorder_lag}):
+ * dead letters in the topic that {@code dlq_events}, where operators query and replay them, lacks.
  */
 @ApplicationScoped
 public class LagSampler {
@@ -55,7 +58,10 @@ public class LagSampler {
     private final KafkaClients clients;
     private final String topic;
     private final String group;
+    private final String dlqTopic;
+    private final String recorderGroup;
     private final Map<TopicPartition, Long> lags = new ConcurrentHashMap<>();
+    private final Map<TopicPartition, Long> recorderLags = new ConcurrentHashMap<>();
     private final Map<TopicPartition, Double> ageSeconds = new ConcurrentHashMap<>();
     private final Set<TopicPartition> registered = new HashSet<>();
     private KafkaConsumer<byte[], byte[]> peeker;
@@ -65,13 +71,17 @@ public class LagSampler {
     LagSampler(@ConfigProperty(name = "streamsre.mode") Mode mode, Admin admin, MeterRegistry registry,
             KafkaClients clients,
             @ConfigProperty(name = "streamsre.topic") String topic,
-            @ConfigProperty(name = "streamsre.consumer.group-id") String group) {
+            @ConfigProperty(name = "streamsre.consumer.group-id") String group,
+            @ConfigProperty(name = "streamsre.dlq-topic") String dlqTopic,
+            @ConfigProperty(name = "mp.messaging.incoming.dlq-in.group.id") String recorderGroup) {
         this.mode = mode;
         this.admin = admin;
         this.registry = registry;
         this.clients = clients;
         this.topic = topic;
         this.group = group;
+        this.dlqTopic = dlqTopic;
+        this.recorderGroup = recorderGroup;
     }
 
     @Scheduled(every = "${streamsre.consumer.lag-sample-interval}", delayed = "2s",
@@ -81,7 +91,7 @@ public class LagSampler {
             return;
         }
         try {
-            Map<TopicPartition, Long> positions = committedOrEarliest();
+            Map<TopicPartition, Long> positions = committedOrEarliest(topic, group);
             Map<TopicPartition, ListOffsetsResultInfo> ends = offsets(positions.keySet(), OffsetSpec.latest());
             Map<TopicPartition, Long> behind = new HashMap<>();
             for (Map.Entry<TopicPartition, Long> position : positions.entrySet()) {
@@ -106,12 +116,30 @@ public class LagSampler {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            return;
+        }
+        sampleRecorder();
+    }
+
+    /** Apart from the main lag: a missing or unreadable DLQ topic must not stop the main gauges. */
+    private void sampleRecorder() {
+        try {
+            Map<TopicPartition, Long> recorded = committedOrEarliest(dlqTopic, recorderGroup);
+            Map<TopicPartition, ListOffsetsResultInfo> ends = offsets(recorded.keySet(), OffsetSpec.latest());
+            recorded.forEach((partition, offset) -> {
+                recorderLags.put(partition, Math.max(0, ends.get(partition).offset() - offset));
+                registerRecorder(partition);
+            });
+        } catch (ExecutionException | TimeoutException | RuntimeException e) {
+            LOG.debugf("cannot sample the DLQ recorder's lag (keeping the last values): %s", e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
     /** The group's committed offset per partition; the earliest offset where it has committed none. */
-    private Map<TopicPartition, Long> committedOrEarliest() throws ExecutionException, TimeoutException,
-            InterruptedException {
+    private Map<TopicPartition, Long> committedOrEarliest(String topic, String group) throws ExecutionException,
+            TimeoutException, InterruptedException {
         TopicDescription description = admin.describeTopics(List.of(topic)).allTopicNames()
                 .get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).get(topic);
         Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(group)
@@ -185,6 +213,15 @@ public class LagSampler {
                     .register(registry);
             Gauge.builder("consumer_lag_seconds", ageSeconds, m -> m.getOrDefault(partition, 0.0)).tags(tags)
                     .description("Age of the oldest record the group has not committed; 0 when caught up")
+                    .register(registry);
+        }
+    }
+
+    private void registerRecorder(TopicPartition partition) {
+        if (registered.add(partition)) {
+            Gauge.builder("dlq_recorder_lag", recorderLags, m -> m.getOrDefault(partition, 0L))
+                    .tags("topic", partition.topic(), "partition", String.valueOf(partition.partition()))
+                    .description("Dead letters in the DLQ topic not yet recorded in dlq_events by the recorder's group")
                     .register(registry);
         }
     }

@@ -4,14 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import java.io.IOException;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -37,9 +30,8 @@ class ObservabilityIT {
 
     private static final int PARTITIONS = 6;
     private static final Duration PROBE_DEADLINE = Duration.ofSeconds(15);
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private Pipeline pipeline;
-    private Process prometheus;
+    private MonitoringStack monitoring;
     private String topic;
     private String dlqTopic;
     private String group;
@@ -55,8 +47,8 @@ class ObservabilityIT {
     @AfterEach
     void stopProcesses() {
         pipeline.close();
-        if (prometheus != null) {
-            prometheus.destroyForcibly();
+        if (monitoring != null) {
+            monitoring.close();
         }
     }
 
@@ -136,20 +128,22 @@ class ObservabilityIT {
                 "DURATION", "3m", "POISON_PCT", "2", "DUPLICATE_PCT", "2"));
         int producerPort = producer.httpPort();
         int consumerPort = startConsumer(Map.of("STREAMSRE_CONSUMER_LAG_SAMPLE_INTERVAL", "1s")).httpPort();
-        int prometheusPort = startPrometheus(consumerPort, producerPort);
+        monitoring = MonitoringStack.start(Map.of("streamsre-consumer", "127.0.0.1:" + consumerPort,
+                "streamsre-producer", "127.0.0.1:" + producerPort), null, false);
 
         List<String> expressions = new ArrayList<>();
         JsonObject dashboard = new JsonObject(Files.readString(Path.of("grafana/dashboards/streamsre.json")));
         for (Object panel : dashboard.getJsonArray("panels")) {
             JsonArray targets = ((JsonObject) panel).getJsonArray("targets", new JsonArray());
             for (Object target : targets) {
-                expressions.add(((JsonObject) target).getString("expr").replace("$__rate_interval", "30s"));
+                expressions.add(((JsonObject) target).getString("expr").replace("$__rate_interval", "30s")
+                        .replace("$instance", ".*").replace("$topic", ".*"));
             }
         }
         assertThat(expressions).as("dashboard expressions").hasSizeGreaterThan(10);
         PipelineState.await("Prometheus loaded the alert rules", Duration.ofSeconds(30),
-                () -> !alertExpressions(prometheusPort).isEmpty());
-        List<String> alerts = alertExpressions(prometheusPort);
+                () -> !alertExpressions(monitoring).isEmpty());
+        List<String> alerts = alertExpressions(monitoring);
         assertThat(alerts).as("alert rules").hasSizeGreaterThanOrEqualTo(6);
         // An alert expression returns nothing while it does not fire; with its thresholds neutralised
         // it must still return series, proving that every metric it reads exists.
@@ -161,12 +155,12 @@ class ObservabilityIT {
         long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
         List<String> pending = new ArrayList<>(expressions);
         while (!pending.isEmpty() && System.nanoTime() < deadline) {
-            pending.removeIf(expression -> !query(prometheusPort, expression).isEmpty());
+            pending.removeIf(expression -> !monitoring.query(expression).isEmpty());
             if (!pending.isEmpty()) {
                 AppProcess.sleep(2_000);
             }
         }
-        pending.forEach(expression -> empty.put(expression, query(prometheusPort, expression).encode()));
+        pending.forEach(expression -> empty.put(expression, monitoring.query(expression).encode()));
         assertThat(empty).as("expressions that returned no series").isEmpty();
 
         String excerpt = get(consumerPort, "/q/metrics").body().lines()
@@ -186,57 +180,15 @@ class ObservabilityIT {
         return expression.replaceAll("(?<!bool )(==|!=|>=|<=|>|<)\\s*-?[0-9][0-9.e]*(?![0-9a-z\\[])", ">= -Inf");
     }
 
-    private int startPrometheus(int consumerPort, int producerPort) throws IOException, InterruptedException {
-        Path home = Files.createTempDirectory("it-prometheus");
-        int port;
-        try (ServerSocket socket = new ServerSocket(0)) {
-            port = socket.getLocalPort();
-        }
-        Path rules = Path.of("prometheus/rules").toAbsolutePath();
-        Files.writeString(home.resolve("prometheus.yml"), """
-                global:
-                  scrape_interval: 1s
-                  evaluation_interval: 1s
-                rule_files:
-                  - %s/*.yml
-                scrape_configs:
-                  - job_name: streamsre-consumer
-                    metrics_path: /q/metrics
-                    static_configs:
-                      - targets: ["127.0.0.1:%d"]
-                  - job_name: streamsre-producer
-                    metrics_path: /q/metrics
-                    static_configs:
-                      - targets: ["127.0.0.1:%d"]
-                """.formatted(rules, consumerPort, producerPort));
-        prometheus = new ProcessBuilder("prometheus", "--config.file=" + home.resolve("prometheus.yml"),
-                "--storage.tsdb.path=" + home.resolve("data"), "--web.listen-address=127.0.0.1:" + port)
-                .redirectErrorStream(true).redirectOutput(home.resolve("prometheus.log").toFile()).start();
-        int prometheusPort = port;
-        PipelineState.await("Prometheus ready", Duration.ofSeconds(30), () -> status(prometheusPort, "/-/ready") == 200);
-        return port;
-    }
-
-    private static List<String> alertExpressions(int prometheusPort) {
+    private static List<String> alertExpressions(MonitoringStack monitoring) {
         List<String> expressions = new ArrayList<>();
-        JsonObject rules = new JsonObject(get(prometheusPort, "/api/v1/rules?type=alert").body());
-        for (Object group : rules.getJsonObject("data").getJsonArray("groups")) {
-            for (Object rule : ((JsonObject) group).getJsonArray("rules")) {
-                JsonObject alert = (JsonObject) rule;
-                assertThat(alert.getJsonObject("annotations").getString("runbook_url")).as(alert.getString("name"))
-                        .endsWith("runbooks/" + alert.getString("name") + ".md");
-                assertThat(Path.of("runbooks", alert.getString("name") + ".md")).exists();
-                expressions.add(alert.getString("query"));
-            }
+        for (JsonObject alert : monitoring.alertRules()) {
+            assertThat(alert.getJsonObject("annotations").getString("runbook_url")).as(alert.getString("name"))
+                    .endsWith("runbooks/" + alert.getString("name") + ".md");
+            assertThat(Path.of("runbooks", alert.getString("name") + ".md")).exists();
+            expressions.add(alert.getString("query"));
         }
         return expressions;
-    }
-
-    private static JsonArray query(int prometheusPort, String expression) {
-        JsonObject answer = new JsonObject(get(prometheusPort, "/api/v1/query?query="
-                + URLEncoder.encode(expression, StandardCharsets.UTF_8)).body());
-        assertThat(answer.getString("status")).as(expression + ": " + answer.encode()).isEqualTo("success");
-        return answer.getJsonObject("data").getJsonArray("result");
     }
 
     /**
@@ -287,23 +239,11 @@ class ObservabilityIT {
     }
 
     private static HttpResponse<String> get(int port, String path) {
-        try {
-            return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                    .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
-        } catch (IOException e) {
-            throw new IllegalStateException("GET " + path + " on " + port + " failed: " + e, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+        return MonitoringStack.get(port, path);
     }
 
     private static int status(int port, String path) {
-        try {
-            return get(port, path).statusCode();
-        } catch (IllegalStateException e) {
-            return -1;
-        }
+        return MonitoringStack.status(port, path);
     }
 
     /** Polls the endpoint until its status passes; returns the seconds it took. */

@@ -53,6 +53,12 @@ public final class TestInfrastructure {
         return required("it.database.owner.url");
     }
 
+    /** The database the app's DATABASE_URL names. */
+    public static String databaseName() {
+        String url = databaseUrl();
+        return url.substring(url.lastIndexOf('/') + 1).replaceAll("\\?.*", "");
+    }
+
     public static String appJar() {
         return required("it.app.jar");
     }
@@ -79,6 +85,31 @@ public final class TestInfrastructure {
             throw new IllegalStateException("cannot create topic " + name, e);
         }
         return name;
+    }
+
+    /** Creates a topic with exactly this name (a drill recreating a topic it deleted). */
+    public static void recreateTopic(String name, int partitions) {
+        try (Admin admin = admin()) {
+            admin.createTopics(List.of(new NewTopic(name, partitions, (short) 1))).all().get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot create topic " + name, e);
+        }
+    }
+
+    /** Deletes a topic and waits until the broker no longer lists it. */
+    public static void deleteTopic(String name) {
+        try (Admin admin = admin()) {
+            admin.deleteTopics(List.of(name)).all().get(30, TimeUnit.SECONDS);
+            PipelineState.await("topic " + name + " deleted", Duration.ofSeconds(30), () -> {
+                try {
+                    return !admin.listTopics().names().get(10, TimeUnit.SECONDS).contains(name);
+                } catch (Exception e) {
+                    return false;
+                }
+            });
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot delete topic " + name, e);
+        }
     }
 
     /** Reads every record currently in the topic, from the beginning to the end offsets. */
@@ -146,9 +177,10 @@ public final class TestInfrastructure {
         builder.environment().put("INFRA_HOME", System.getProperty("it.infra.home"));
         builder.environment().put("KAFKA_PORT", System.getProperty("it.kafka.port"));
         builder.environment().put("KAFKA_CONTROLLER_PORT", System.getProperty("it.kafka.controller.port"));
-        builder.environment().put("KAFKA_SASL_PORT", System.getProperty("it.kafka.sasl.port"));
-        builder.environment().put("KAFKA_SSL_PORT", System.getProperty("it.kafka.ssl.port"));
-        builder.environment().put("STREAMSRE_DB", "streamsre_it");
+        // The secured listeners are optional (a drill's broker has none).
+        builder.environment().put("KAFKA_SASL_PORT", System.getProperty("it.kafka.sasl.port", ""));
+        builder.environment().put("KAFKA_SSL_PORT", System.getProperty("it.kafka.ssl.port", ""));
+        builder.environment().put("STREAMSRE_DB", System.getProperty("it.database.name", "streamsre_it"));
         builder.environment().put("INFRA_OWNER_PID", "parent");
         try {
             Process process = builder.start();

@@ -1,0 +1,248 @@
+package dev.streamsre.drill;
+
+import dev.streamsre.it.PipelineState;
+import dev.streamsre.it.TestInfrastructure;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * The chaos drills, one per failure mode the runbooks cover: what each breaks, which alert must
+ * fire, and the mitigation its runbook prescribes. Each scenario runs through {@link DrillRun},
+ * which keeps the timeline, the series and the ledger; a scenario reads as the drill's script.
+ */
+public final class Drills {
+
+    /** A drill: its name, what it breaks, the runbook's mitigation, the alerts it must see fire and resolve. */
+    public record Scenario(String name, String fault, String mitigation, List<String> alerts, boolean stopsPostgres,
+            Consumer<DrillRun> script) {
+    }
+
+    private Drills() {
+    }
+
+    static final List<Scenario> ALL = List.of(
+            new Scenario("lag-climbing",
+                    "load of 2,000 events/s against a consumer whose capacity is capped at 400 events/s (CONSUMER_RATE_LIMIT)",
+                    "raise capacity: restart the consumer without the cap (runbooks/ConsumerLagHigh.md)",
+                    List.of("ConsumerLagHigh"), false, Drills::lagClimbing),
+            new Scenario("slow-db",
+                    "a pg_sleep(2) trigger on every INSERT statement into reviews",
+                    "find the slow statement in pg_stat_activity and remove its cause: DROP TRIGGER (runbooks/ConsumerLagHigh.md)",
+                    List.of("ConsumerLagHigh"), false, Drills::slowDatabase),
+            new Scenario("poison",
+                    "a producer sending 20 % poison records (not JSON, rating out of range, missing fields)",
+                    "stop the bad producer; clean traffic dilutes the share (runbooks/DeadLetterSpike.md)",
+                    List.of("DeadLetterSpike"), false, Drills::poison),
+            new Scenario("consumer-crash",
+                    "kill -9 of the only consumer under 1,000 events/s with 1 % poison and 2 % duplicates",
+                    "restart it, as the restart policy does (runbooks/ConsumerDown.md)",
+                    List.of("ConsumerDown"), false, Drills::consumerCrash),
+            new Scenario("pg-outage",
+                    "PostgreSQL stopped (pg_ctlcluster stop -m fast) under 500 events/s",
+                    "start PostgreSQL (runbooks/ConsumerNotReady.md, runbooks/CircuitBreakerOpen.md)",
+                    List.of("ConsumerNotReady", "CircuitBreakerOpen"), true, Drills::postgresOutage),
+            new Scenario("broker-restart",
+                    "the Kafka broker stopped with a backlog of 20,000 records",
+                    "start the broker (runbooks/ConsumerNotReady.md)",
+                    List.of("ConsumerNotReady"), false, Drills::brokerRestart),
+            new Scenario("dlq-down",
+                    "the DLQ topic deleted, then 5 % poison at 500 events/s",
+                    "recreate the DLQ topic (runbooks/DeadLetterQueueUnavailable.md)",
+                    List.of("DeadLetterQueueUnavailable"), false, Drills::dlqDown));
+
+    public static Scenario named(String name) {
+        return ALL.stream().filter(scenario -> scenario.name().equals(name)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no drill '" + name + "'; drills: "
+                        + ALL.stream().map(Scenario::name).toList()));
+    }
+
+    private static final Duration FIRE = Duration.ofSeconds(120);
+    private static final Duration RESOLVE = Duration.ofSeconds(150);
+
+    static void lagClimbing(DrillRun run) {
+        run.startConsumer(Map.of("CONSUMER_RATE_LIMIT", "400"));
+        run.startProducer(2_000, 0, 0);
+        run.pause(8);
+        run.snapshot("before");
+        run.mark("fault injected: 2,000 events/s in, consumer capped at 400 events/s");
+        if (run.awaitFiring("ConsumerLagHigh", FIRE)) {
+            run.snapshot("during");
+            run.consumer().terminate();
+            run.consumer().awaitExit(Duration.ofSeconds(30));
+            run.startConsumer(Map.of());
+            run.mark("mitigation applied: consumer restarted without the cap");
+            run.await("recovered: lag under 2,000 records", Duration.ofSeconds(120), () -> run.lag() < 2_000);
+            run.awaitResolved("ConsumerLagHigh", RESOLVE);
+            run.snapshot("after");
+        }
+        run.drainAndCheckLedger();
+    }
+
+    /** The runbook's query for statements running longer than a second. */
+    static final String SLOW_STATEMENTS = "SELECT pid, usename, now() - query_start AS running, wait_event,"
+            + " left(query, 60) AS query FROM pg_stat_activity WHERE state = 'active'"
+            + " AND now() - query_start > interval '1 second' ORDER BY running DESC LIMIT 5";
+
+    static void slowDatabase(DrillRun run) {
+        run.startConsumer(Map.of());
+        run.startProducer(2_000, 0, 0);
+        run.pause(8);
+        run.snapshot("before");
+        PipelineState.execute("CREATE OR REPLACE FUNCTION drill_slow() RETURNS trigger LANGUAGE plpgsql AS"
+                + " $$ BEGIN PERFORM pg_sleep(2); RETURN NULL; END $$");
+        PipelineState.execute("CREATE OR REPLACE TRIGGER drill_slow BEFORE INSERT ON reviews FOR EACH STATEMENT"
+                + " EXECUTE FUNCTION drill_slow()");
+        run.mark("fault injected: pg_sleep(2) per INSERT statement into reviews");
+        try {
+            if (run.awaitFiring("ConsumerLagHigh", FIRE)) {
+                run.snapshot("during");
+                run.note("the runbook's diagnosis during the fault, as the postgres superuser (only it sees every"
+                        + " role's statements):\n\n```\n$ psql -h 127.0.0.1 -U postgres -d " + TestInfrastructure.databaseName()
+                        + " -c \"" + SLOW_STATEMENTS + "\"\n" + Shell.run("psql", "-h", "127.0.0.1", "-U", "postgres",
+                        "-d", TestInfrastructure.databaseName(), "-c", SLOW_STATEMENTS) + "```");
+            }
+        } finally {
+            PipelineState.execute("DROP TRIGGER IF EXISTS drill_slow ON reviews");
+            run.mark("mitigation applied: trigger dropped");
+        }
+        run.await("recovered: lag under 2,000 records", Duration.ofSeconds(120), () -> run.lag() < 2_000);
+        run.awaitResolved("ConsumerLagHigh", RESOLVE);
+        run.snapshot("after");
+        run.drainAndCheckLedger();
+    }
+
+    /** The DeadLetterSpike runbook's first query. */
+    static final String DEAD_LETTERS_BY_REASON = "SELECT reason, count(*), min(first_failed_at), max(first_failed_at)"
+            + " FROM dlq_events GROUP BY 1 ORDER BY 2 DESC";
+
+    static void poison(DrillRun run) {
+        run.startConsumer(Map.of());
+        run.startProducer(1_000, 0, 0);
+        run.pause(8);
+        run.snapshot("before");
+        run.stopProducer();
+        run.startProducer(1_000, 20, 0);
+        run.mark("fault injected: producer switched to 20 % poison at 1,000 events/s");
+        if (run.awaitFiring("DeadLetterSpike", FIRE)) {
+            run.snapshot("during");
+            run.stopProducer();
+            run.startProducer(5_000, 0, 0);
+            run.mark("mitigation applied: poisoned producer stopped; clean traffic at 5,000 events/s");
+            run.awaitResolved("DeadLetterSpike", RESOLVE);
+            run.snapshot("after");
+        }
+        run.drainAndCheckLedger();
+        run.note("the runbook's first query, after the drill:\n\n```\n$ psql -h 127.0.0.1 -U postgres -d "
+                + TestInfrastructure.databaseName() + " -c \"" + DEAD_LETTERS_BY_REASON + "\"\n" + Shell.run("psql", "-h",
+                "127.0.0.1", "-U", "postgres", "-d", TestInfrastructure.databaseName(), "-c", DEAD_LETTERS_BY_REASON) + "```");
+    }
+
+    static void consumerCrash(DrillRun run) {
+        run.startConsumer(Map.of());
+        run.startProducer(1_000, 1, 2);
+        run.pause(run.scaled(15, 10));
+        run.snapshot("before");
+        run.consumer().kill();
+        run.mark("fault injected: kill -9 of the consumer (pid " + run.consumer().pid() + ")");
+        if (run.awaitFiring("ConsumerDown", FIRE)) {
+            run.snapshot("during");
+            run.startConsumer(Map.of());
+            run.mark("mitigation applied: consumer restarted");
+            run.await("recovered: consumer up and lag under 2,000 records", Duration.ofSeconds(120),
+                    () -> run.value("min(up{job=\"streamsre-consumer\"})").equals("1") && run.lag() < 2_000);
+            run.awaitResolved("ConsumerDown", RESOLVE);
+            run.snapshot("after");
+        }
+        run.drainAndCheckLedger();
+    }
+
+    static void postgresOutage(DrillRun run) {
+        run.startConsumer(Map.of());
+        run.startProducer(500, 0, 0);
+        run.pause(8);
+        run.snapshot("before");
+        TestInfrastructure.postgres("stop");
+        run.mark("fault injected: PostgreSQL stopped");
+        try {
+            run.awaitFiring("ConsumerNotReady", FIRE);
+            run.awaitFiring("CircuitBreakerOpen", FIRE);
+            run.snapshot("during");
+        } finally {
+            TestInfrastructure.postgres("start");
+            run.mark("mitigation applied: PostgreSQL started");
+        }
+        run.await("recovered: lag under 2,000 records", Duration.ofSeconds(120), () -> run.lag() < 2_000);
+        run.awaitResolved("ConsumerNotReady", RESOLVE);
+        run.awaitResolved("CircuitBreakerOpen", RESOLVE);
+        run.snapshot("after");
+        run.drainAndCheckLedger();
+        if (PipelineState.count("SELECT count(*) FROM dlq_events") != 0) {
+            run.fail("an outage put records in the DLQ");
+        }
+    }
+
+    static void brokerRestart(DrillRun run) {
+        run.startProducer(5_000, 0, 0);
+        run.pause(4);
+        run.stopProducer();
+        run.startConsumer(Map.of("CONSUMER_RATE_LIMIT", "1000"));
+        run.pause(6);
+        run.snapshot("before");
+        TestInfrastructure.infra("down");
+        run.mark("fault injected: Kafka broker stopped");
+        try {
+            run.awaitFiring("ConsumerNotReady", FIRE);
+            run.snapshot("during");
+        } finally {
+            TestInfrastructure.infra("up");
+            run.mark("mitigation applied: broker started");
+        }
+        run.await("recovered: lag under 2,000 records", Duration.ofSeconds(120), () -> run.lag() < 2_000);
+        run.awaitResolved("ConsumerNotReady", RESOLVE);
+        run.snapshot("after");
+        run.drainAndCheckLedger();
+    }
+
+    static void dlqDown(DrillRun run) {
+        run.startConsumer(Map.of());
+        run.startProducer(500, 0, 0);
+        run.pause(8);
+        run.snapshot("before");
+        // Deleted before any dead letter was written to it, so that the ledger can still demand
+        // a copy of each dead letter in the topic once it is back.
+        TestInfrastructure.deleteTopic(run.pipeline().dlqTopic());
+        run.stopProducer();
+        run.startProducer(500, 5, 0);
+        run.mark("fault injected: DLQ topic " + run.pipeline().dlqTopic() + " deleted; 5 % poison at 500 events/s");
+        try {
+            run.awaitFiring("DeadLetterQueueUnavailable", FIRE);
+            run.snapshot("during");
+        } finally {
+            TestInfrastructure.recreateTopic(run.pipeline().dlqTopic(), 1);
+            run.mark("mitigation applied: DLQ topic recreated");
+        }
+        run.await("recovered: lag under 2,000 records", Duration.ofSeconds(120), () -> run.lag() < 2_000);
+        run.awaitResolved("DeadLetterQueueUnavailable", RESOLVE);
+        run.snapshot("after");
+        run.drainAndCheckLedger();
+    }
+
+    /** Runs a command and returns what it printed (the drills quote their diagnosis commands' output). */
+    static final class Shell {
+        static String run(String... command) {
+            try {
+                Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+                String output = new String(process.getInputStream().readAllBytes());
+                process.waitFor();
+                return output;
+            } catch (java.io.IOException e) {
+                return "(cannot run " + command[0] + ": " + e.getMessage() + ")\n";
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return "(interrupted)\n";
+            }
+        }
+    }
+}

@@ -1,0 +1,252 @@
+package dev.streamsre.it;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalDouble;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A real Prometheus (Debian's package) scraping the app's processes and evaluating the
+ * repository's own alert rules, optionally with a real Alertmanager receiving its alerts. The
+ * integration tests and the drills share it, so that what a test proves about an expression is
+ * what a drill's alert does. Rule files can be loaded with their {@code for:} windows shortened
+ * (the drills' profile): the expressions stay exactly as committed.
+ */
+public final class MonitoringStack implements AutoCloseable {
+
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private static final Pattern FOR = Pattern.compile("(?m)^(\\s+)for: (\\d+)([smh])\\s*$");
+
+    private final Path home;
+    private final Process prometheus;
+    private final int prometheusPort;
+    private final Process alertmanager;
+    private final int alertmanagerPort;
+
+    private MonitoringStack(Path home, Process prometheus, int prometheusPort, Process alertmanager, int alertmanagerPort) {
+        this.home = home;
+        this.prometheus = prometheus;
+        this.prometheusPort = prometheusPort;
+        this.alertmanager = alertmanager;
+        this.alertmanagerPort = alertmanagerPort;
+    }
+
+    /**
+     * Starts Prometheus scraping {@code targets} (job name to {@code host:port}) every second and
+     * evaluating {@code prometheus/rules/*.yml} every second, with every {@code for:} capped at
+     * {@code maxFor} (null: as committed); with {@code withAlertmanager}, also an Alertmanager that
+     * Prometheus sends its alerts to.
+     */
+    public static MonitoringStack start(Map<String, String> targets, Duration maxFor, boolean withAlertmanager) {
+        try {
+            Path home = Files.createTempDirectory("streamsre-monitoring");
+            Path rules = Files.createDirectories(home.resolve("rules"));
+            try (var files = Files.list(Path.of("prometheus/rules"))) {
+                for (Path file : files.filter(path -> path.toString().endsWith(".yml")).toList()) {
+                    String text = Files.readString(file);
+                    Files.writeString(rules.resolve(file.getFileName()), maxFor == null ? text : capFor(text, maxFor));
+                }
+            }
+            Process alertmanager = null;
+            int alertmanagerPort = -1;
+            if (withAlertmanager) {
+                alertmanagerPort = freePort();
+                Files.writeString(home.resolve("alertmanager.yml"), """
+                        # One receiver that delivers nowhere: the drill reads what arrived from the API.
+                        route:
+                          receiver: drill
+                          group_wait: 1s
+                          group_interval: 1s
+                          repeat_interval: 1h
+                        receivers:
+                          - name: drill
+                        """);
+                alertmanager = new ProcessBuilder("prometheus-alertmanager",
+                        "--config.file=" + home.resolve("alertmanager.yml"),
+                        "--storage.path=" + home.resolve("alertmanager-data"),
+                        "--web.listen-address=127.0.0.1:" + alertmanagerPort, "--cluster.listen-address=")
+                        .redirectErrorStream(true).redirectOutput(home.resolve("alertmanager.log").toFile()).start();
+            }
+            StringBuilder config = new StringBuilder("""
+                    global:
+                      scrape_interval: 1s
+                      evaluation_interval: 1s
+                    rule_files:
+                      - %s/*.yml
+                    """.formatted(rules));
+            if (withAlertmanager) {
+                config.append("""
+                        alerting:
+                          alertmanagers:
+                            - static_configs:
+                                - targets: ["127.0.0.1:%d"]
+                        """.formatted(alertmanagerPort));
+            }
+            config.append("scrape_configs:\n");
+            targets.forEach((job, target) -> config.append("""
+                      - job_name: %s
+                        metrics_path: /q/metrics
+                        static_configs:
+                          - targets: ["%s"]
+                    """.formatted(job, target)));
+            Files.writeString(home.resolve("prometheus.yml"), config.toString());
+            int prometheusPort = freePort();
+            Process prometheus = new ProcessBuilder("prometheus", "--config.file=" + home.resolve("prometheus.yml"),
+                    "--storage.tsdb.path=" + home.resolve("data"), "--web.listen-address=127.0.0.1:" + prometheusPort)
+                    .redirectErrorStream(true).redirectOutput(home.resolve("prometheus.log").toFile()).start();
+            MonitoringStack stack = new MonitoringStack(home, prometheus, prometheusPort, alertmanager, alertmanagerPort);
+            PipelineState.await("Prometheus ready", Duration.ofSeconds(30), () -> status(prometheusPort, "/-/ready") == 200);
+            if (withAlertmanager) {
+                int port = alertmanagerPort;
+                PipelineState.await("Alertmanager ready", Duration.ofSeconds(30), () -> status(port, "/-/ready") == 200);
+            }
+            return stack;
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot start Prometheus/Alertmanager (Debian packages prometheus and"
+                    + " prometheus-alertmanager)", e);
+        }
+    }
+
+    /** Caps every {@code for:} duration at {@code max}; expressions and everything else unchanged. */
+    static String capFor(String rules, Duration max) {
+        Matcher matcher = FOR.matcher(rules);
+        StringBuilder out = new StringBuilder();
+        while (matcher.find()) {
+            long value = Long.parseLong(matcher.group(2));
+            Duration declared = switch (matcher.group(3)) {
+                case "s" -> Duration.ofSeconds(value);
+                case "m" -> Duration.ofMinutes(value);
+                default -> Duration.ofHours(value);
+            };
+            Duration used = declared.compareTo(max) > 0 ? max : declared;
+            matcher.appendReplacement(out, matcher.group(1) + "for: " + used.toSeconds() + "s");
+        }
+        matcher.appendTail(out);
+        return out.toString();
+    }
+
+    public int prometheusPort() {
+        return prometheusPort;
+    }
+
+    /** Where Prometheus' config and logs are. */
+    public Path home() {
+        return home;
+    }
+
+    /** An instant query's result vector. */
+    public JsonArray query(String expression) {
+        JsonObject answer = new JsonObject(get(prometheusPort, "/api/v1/query?query="
+                + URLEncoder.encode(expression, StandardCharsets.UTF_8)).body());
+        if (!"success".equals(answer.getString("status"))) {
+            throw new IllegalStateException(expression + ": " + answer.encode());
+        }
+        return answer.getJsonObject("data").getJsonArray("result");
+    }
+
+    /** The first series' value, or empty when the expression returns nothing. */
+    public OptionalDouble value(String expression) {
+        JsonArray result = query(expression);
+        if (result.isEmpty()) {
+            return OptionalDouble.empty();
+        }
+        return OptionalDouble.of(Double.parseDouble(result.getJsonObject(0).getJsonArray("value").getString(1)));
+    }
+
+    /** Each series' value keyed by one of its labels. */
+    public Map<String, Double> valuesBy(String expression, String label) {
+        Map<String, Double> values = new LinkedHashMap<>();
+        for (Object series : query(expression)) {
+            JsonObject item = (JsonObject) series;
+            values.put(item.getJsonObject("metric").getString(label, ""),
+                    Double.parseDouble(item.getJsonArray("value").getString(1)));
+        }
+        return values;
+    }
+
+    /** The loaded alerting rules: name, query, annotations. */
+    public List<JsonObject> alertRules() {
+        List<JsonObject> rules = new ArrayList<>();
+        JsonObject answer = new JsonObject(get(prometheusPort, "/api/v1/rules?type=alert").body());
+        for (Object group : answer.getJsonObject("data").getJsonArray("groups")) {
+            for (Object rule : ((JsonObject) group).getJsonArray("rules")) {
+                rules.add((JsonObject) rule);
+            }
+        }
+        return rules;
+    }
+
+    /** Prometheus' active alerts (state pending or firing), each with its labels. */
+    public List<JsonObject> activeAlerts() {
+        JsonArray alerts = new JsonObject(get(prometheusPort, "/api/v1/alerts").body()).getJsonObject("data")
+                .getJsonArray("alerts");
+        List<JsonObject> list = new ArrayList<>();
+        alerts.forEach(alert -> list.add((JsonObject) alert));
+        return list;
+    }
+
+    /** The alert names Alertmanager holds as active (received and not resolved). */
+    public List<String> alertmanagerAlerts() {
+        if (alertmanager == null) {
+            return List.of();
+        }
+        List<String> names = new ArrayList<>();
+        for (Object alert : new JsonArray(get(alertmanagerPort, "/api/v2/alerts?active=true").body())) {
+            names.add(((JsonObject) alert).getJsonObject("labels").getString("alertname"));
+        }
+        return names;
+    }
+
+    public static HttpResponse<String> get(int port, String path) {
+        try {
+            return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                    .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new IllegalStateException("GET " + path + " on " + port + " failed: " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The HTTP status, or -1 when nothing answers. */
+    public static int status(int port, String path) {
+        try {
+            return get(port, path).statusCode();
+        } catch (IllegalStateException e) {
+            return -1;
+        }
+    }
+
+    public static int freePort() {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        prometheus.destroy();
+        if (alertmanager != null) {
+            alertmanager.destroy();
+        }
+    }
+}
