@@ -74,13 +74,19 @@ final class DrillRun implements AutoCloseable {
     private AppProcess producer;
     private final List<AppProcess> producers = new ArrayList<>();
 
-    /** When each alert was first seen pending, firing, received by Alertmanager, and resolved in each. */
+    /**
+     * When each alert was first seen pending, firing and received by Alertmanager, and when it was
+     * last resolved in each; an alert can resolve and come back (a lag gauge that vanishes while
+     * the consumer restarts), so its state now is kept too.
+     */
     static final class AlertTimes {
         Instant pending;
         Instant firing;
         Instant received;
         Instant resolved;
         Instant alertmanagerResolved;
+        String state = "inactive";
+        boolean inAlertmanager;
     }
 
     /** What the ledger check found: produced = landed + duplicates + dead letters, lost 0, doubled 0. */
@@ -221,38 +227,43 @@ final class DrillRun implements AutoCloseable {
                     pause(0.5);
                     continue;
                 }
-                Set<String> active = new LinkedHashSet<>();
+                Map<String, String> states = new HashMap<>();
                 for (JsonObject alert : monitoring.activeAlerts()) {
                     String alertName = alert.getJsonObject("labels").getString("alertname");
-                    active.add(alertName);
+                    states.merge(alertName, alert.getString("state"), (a, b) -> "firing".equals(a) ? a : b);
+                }
+                Set<String> inAlertmanager = new LinkedHashSet<>(monitoring.alertmanagerAlerts());
+                Set<String> names = new LinkedHashSet<>(alerts.keySet());
+                names.addAll(states.keySet());
+                names.addAll(inAlertmanager);
+                Instant now = Instant.now();
+                for (String alertName : names) {
                     AlertTimes times = alerts.computeIfAbsent(alertName, key -> new AlertTimes());
-                    if (times.pending == null) {
-                        times.pending = Instant.now();
-                        mark("alert " + alertName + " pending");
+                    String state = states.getOrDefault(alertName, "inactive");
+                    if (!state.equals(times.state)) {
+                        boolean wasFiring = "firing".equals(times.state);
+                        times.state = state;
+                        if (state.equals("pending") && times.pending == null) {
+                            times.pending = now;
+                        } else if (state.equals("firing") && times.firing == null) {
+                            times.firing = now;
+                        } else if (state.equals("inactive") && wasFiring) {
+                            times.resolved = now;
+                        }
+                        mark("alert " + alertName + " " + (state.equals("inactive") ? wasFiring ? "resolved" : "no longer pending"
+                                : state));
                     }
-                    if ("firing".equals(alert.getString("state")) && times.firing == null) {
-                        times.firing = Instant.now();
-                        mark("alert " + alertName + " firing");
+                    boolean received = inAlertmanager.contains(alertName);
+                    if (received != times.inAlertmanager) {
+                        times.inAlertmanager = received;
+                        if (received && times.received == null) {
+                            times.received = now;
+                        } else if (!received) {
+                            times.alertmanagerResolved = now;
+                        }
+                        mark("alert " + alertName + (received ? " received by Alertmanager" : " resolved in Alertmanager"));
                     }
                 }
-                for (String received : monitoring.alertmanagerAlerts()) {
-                    AlertTimes times = alerts.computeIfAbsent(received, key -> new AlertTimes());
-                    if (times.received == null) {
-                        times.received = Instant.now();
-                        mark("alert " + received + " received by Alertmanager");
-                    }
-                }
-                List<String> inAlertmanager = monitoring.alertmanagerAlerts();
-                alerts.forEach((alertName, times) -> {
-                    if (times.firing != null && times.resolved == null && !active.contains(alertName)) {
-                        times.resolved = Instant.now();
-                        mark("alert " + alertName + " resolved");
-                    }
-                    if (times.received != null && times.alertmanagerResolved == null && !inAlertmanager.contains(alertName)) {
-                        times.alertmanagerResolved = Instant.now();
-                        mark("alert " + alertName + " resolved in Alertmanager");
-                    }
-                });
             } catch (RuntimeException e) {
                 // Prometheus restarting or slow: the next poll tries again.
             }
@@ -267,7 +278,7 @@ final class DrillRun implements AutoCloseable {
     private List<String> firing() {
         List<String> names = new ArrayList<>();
         alerts.forEach((alertName, times) -> {
-            if (times.firing != null && times.resolved == null) {
+            if (times.state.equals("firing")) {
                 names.add(alertName);
             }
         });
@@ -282,11 +293,25 @@ final class DrillRun implements AutoCloseable {
         });
     }
 
-    /** Waits until the alert, having fired, resolved in Prometheus and in Alertmanager. */
+    /**
+     * Waits until the alert, having fired, is inactive in Prometheus and gone from Alertmanager and
+     * stays so for 5 s while the consumer is up: a resolution seen while the consumer was down (its
+     * own gauges gone with it) does not count.
+     */
     boolean awaitResolved(String alert, Duration timeout) {
+        long[] quietSince = { 0 };
         return await("(checked) " + alert + " resolved", timeout, () -> {
             AlertTimes times = alerts.get(alert);
-            return times != null && times.resolved != null && (times.received == null || times.alertmanagerResolved != null);
+            boolean quiet = times != null && times.firing != null && times.state.equals("inactive") && !times.inAlertmanager
+                    && "1".equals(value("min(up{job=\"streamsre-consumer\"})"));
+            if (!quiet) {
+                quietSince[0] = 0;
+                return false;
+            }
+            if (quietSince[0] == 0) {
+                quietSince[0] = System.nanoTime();
+            }
+            return System.nanoTime() - quietSince[0] >= 5_000_000_000L;
         });
     }
 

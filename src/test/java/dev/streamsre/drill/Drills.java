@@ -24,7 +24,8 @@ public final class Drills {
 
     static final List<Scenario> ALL = List.of(
             new Scenario("lag-climbing",
-                    "load of 2,000 events/s against a consumer whose capacity is capped at 400 events/s (CONSUMER_RATE_LIMIT)",
+                    "load raised from 300 to 2,000 events/s against a consumer whose capacity is capped at 400 events/s"
+                            + " (CONSUMER_RATE_LIMIT)",
                     "raise capacity: restart the consumer without the cap (runbooks/ConsumerLagHigh.md)",
                     List.of("ConsumerLagHigh"), false, Drills::lagClimbing),
             new Scenario("slow-db",
@@ -63,16 +64,18 @@ public final class Drills {
 
     static void lagClimbing(DrillRun run) {
         run.startConsumer(Map.of("CONSUMER_RATE_LIMIT", "400"));
-        run.startProducer(2_000, 0, 0);
-        run.pause(8);
+        run.startProducer(300, 0, 0);
+        run.pause(10);
         run.snapshot("before");
-        run.mark("fault injected: 2,000 events/s in, consumer capped at 400 events/s");
+        run.stopProducer();
+        run.startProducer(2_000, 0, 0);
+        run.mark("fault injected: load raised from 300 to 2,000 events/s; the consumer's capacity is 400 events/s");
         if (run.awaitFiring("ConsumerLagHigh", FIRE)) {
             run.snapshot("during");
             run.consumer().terminate();
             run.consumer().awaitExit(Duration.ofSeconds(30));
             run.startConsumer(Map.of());
-            run.mark("mitigation applied: consumer restarted without the cap");
+            run.mark("mitigation applied: consumer restarted without the cap (capacity raised)");
             run.await("recovered: lag under 2,000 records", Duration.ofSeconds(120), () -> run.lag() < 2_000);
             run.awaitResolved("ConsumerLagHigh", RESOLVE);
             run.snapshot("after");
