@@ -110,6 +110,15 @@ public interface ConsumerConfig {
     @WithDefault("10m")
     String ledgerPruneInterval();
 
+    /**
+     * The freshness SLO's threshold: an event that lands in PostgreSQL later than this after its
+     * {@code ts} counts in {@code events_late_total}. The objective (the share that must be fresh)
+     * is Prometheus' {@code slo:objective:ratio{slo="freshness"}} (prometheus/rules/streamsre-slo.yml).
+     */
+    @DurationMin(millis = 1, message = "must be a positive duration, got ${validatedValue}")
+    @WithDefault("5s")
+    Duration freshnessThreshold();
+
     /** How often consumer_lag and consumer_lag_seconds are sampled (Quarkus scheduler syntax: 10s, 1m). */
     @WithDefault("10s")
     String lagSampleInterval();

@@ -41,6 +41,15 @@ final class ConsumerRateLimiter {
         if (wait <= 0) {
             return Uni.createFrom().voidItem();
         }
-        return Uni.createFrom().voidItem().onItem().delayIt().by(Duration.ofNanos(wait));
+        return Uni.createFrom().voidItem().onItem().delayIt().by(delay(wait));
+    }
+
+    /**
+     * The wait in whole milliseconds, rounded up: Mutiny's delay runs on a Vert.x timer in
+     * Quarkus, which refuses a delay under 1 ms ("Cannot schedule a timer with delay < 1 ms"); a
+     * batch whose slot began a fraction of a millisecond later failed, and was left unacknowledged.
+     */
+    static Duration delay(long waitNanos) {
+        return Duration.ofMillis(Math.max(1, (waitNanos + 999_999) / 1_000_000));
     }
 }

@@ -60,6 +60,7 @@ public class EventConsumer {
     private final DeadLetterOffice deadLetters;
     private final PipelineMetrics metrics;
     private final ConsumerRateLimiter rateLimiter;
+    private final long freshnessThresholdMillis;
 
     EventConsumer(IsolatingWriter writer, DeadLetterOffice deadLetters, ConsumerConfig config, PipelineMetrics metrics) {
         this.triage = new BatchTriage(new EventCodec(new EventLimits(config.maxEventBytes(), config.maxKeyLength(),
@@ -68,13 +69,15 @@ public class EventConsumer {
         this.deadLetters = deadLetters;
         this.metrics = metrics;
         this.rateLimiter = new ConsumerRateLimiter(config.rateLimit());
+        this.freshnessThresholdMillis = config.freshnessThreshold().toMillis();
         metrics.gauge("inflight_workers", "Records handed to the consumer and not yet settled", inflightRecords::get);
         // The settings the connector and the database pool read through property expressions, as
         // resolved: one line an operator can compare with what they meant to deploy (no secret in it).
         LOG.infof("consumer settings: group.id=%s max-inflight=%d statement-timeout=%s rate-limit=%d max-attempts=%d"
-                + " dedupe-horizon=%s ledger-prune-interval=%s lag-sample-interval=%s", config.groupId(),
-                config.maxInflight(), config.statementTimeout(), config.rateLimit(), config.maxAttempts(),
-                config.dedupeHorizon(), config.ledgerPruneInterval(), config.lagSampleInterval());
+                + " dedupe-horizon=%s ledger-prune-interval=%s lag-sample-interval=%s freshness-threshold=%s",
+                config.groupId(), config.maxInflight(), config.statementTimeout(), config.rateLimit(),
+                config.maxAttempts(), config.dedupeHorizon(), config.ledgerPruneInterval(), config.lagSampleInterval(),
+                config.freshnessThreshold());
     }
 
     @Incoming(Channels.EVENTS_IN)
@@ -121,6 +124,9 @@ public class EventConsumer {
             List<WriteResult> results, List<DeadLetterStore.Landed> replaysLanded) {
         List<Condemned> condemned = new ArrayList<>();
         int written = 0;
+        int late = 0;
+        // The batch's rows are committed by now: one clock reading for all of them.
+        long lateBefore = System.currentTimeMillis() - freshnessThresholdMillis;
         for (int i = 0; i < verdicts.size(); i++) {
             IncomingKafkaRecord<byte[], byte[]> record = (IncomingKafkaRecord<byte[], byte[]>) records.get(i);
             BatchTriage.Verdict verdict = verdicts.get(i);
@@ -129,7 +135,11 @@ public class EventConsumer {
                 if (result instanceof WriteResult.Refused refused) {
                     condemned.add(new Condemned(record, refused.reason(), write.event().event().eventId()));
                 } else {
-                    metrics.processed(result instanceof WriteResult.Landed ? Result.SUCCESS : Result.DUPLICATE, 1);
+                    boolean landed = result instanceof WriteResult.Landed;
+                    metrics.processed(landed ? Result.SUCCESS : Result.DUPLICATE, 1);
+                    if (landed && write.event().event().ts().toEpochMilli() < lateBefore) {
+                        late++;
+                    }
                     DeadLetterStore.Landed replay = DeadLetterOffice.replayOf(record);
                     if (replay != null) {
                         replaysLanded.add(replay);
@@ -142,6 +152,7 @@ public class EventConsumer {
                 metrics.processed(Result.DUPLICATE, 1);
             }
         }
+        metrics.late(late);
         return condemned;
     }
 

@@ -4,7 +4,6 @@ import dev.streamsre.failure.ShutdownSignal;
 import dev.streamsre.observability.PipelineMetrics;
 import dev.streamsre.kafka.KafkaClients;
 import io.smallrye.mutiny.Uni;
-import io.smallrye.mutiny.infrastructure.Infrastructure;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
@@ -13,6 +12,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -21,6 +22,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.InvalidRecordException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
@@ -55,6 +57,19 @@ public class DeadLetterSender {
     /** When the oldest still-failing send first failed, or null while sends succeed. */
     private volatile Instant failingSince;
     private volatile String lastFailure;
+
+    /**
+     * The one thread that calls {@code send()}, which blocks while the producer waits for the DLQ
+     * topic's metadata (up to max.block.ms when the topic is missing). Never Quarkus' shared worker
+     * pool: with the topic deleted, every retried dead letter held a worker thread for 5 s, the 200
+     * threads ran out, and /q/metrics (served from that pool) stopped answering, so the consumer
+     * looked dead to Prometheus (bin/drill dlq-down, postmortems/2026-12-02-dlq-outage-hid-the-consumer.md).
+     */
+    private final ExecutorService sendThread = Executors.newSingleThreadExecutor(task -> {
+        Thread thread = new Thread(task, "streamsre-dead-letter-sends");
+        thread.setDaemon(true);
+        return thread;
+    });
 
     DeadLetterSender(KafkaClients clients,
             @ConfigProperty(name = "streamsre.dlq-topic") String dlqTopic, DeadLetterStore store,
@@ -92,7 +107,7 @@ public class DeadLetterSender {
      * Completes once every letter is safe. Fails only when shutdown stops the retries; the batch is
      * then left unacknowledged and redelivered to the next owner.
      *
-     * <p>All letters are handed to the producer at once, on a worker thread: {@code send()} blocks
+     * <p>All letters are handed to the producer at once, on {@link #sendThread}: {@code send()} blocks
      * while it waits for the topic's metadata (up to max.block.ms when the topic is missing), which
      * must never happen on the event loop the database client shares. Only letters whose send
      * failed take the slower path, one by one with retries.
@@ -102,6 +117,9 @@ public class DeadLetterSender {
         return Uni.createFrom().<Throwable[]>emitter(emitter -> {
             Throwable[] failures = new Throwable[letters.size()];
             AtomicInteger unanswered = new AtomicInteger(letters.size());
+            // Set when a send waited max.block.ms for the topic's metadata in vain: the letters
+            // after it fail at once (and are retried) instead of waiting that long each.
+            TimeoutException noMetadata = null;
             for (int i = 0; i < letters.size(); i++) {
                 int index = i;
                 Callback answered = (metadata, failure) -> {
@@ -110,14 +128,23 @@ public class DeadLetterSender {
                         emitter.complete(failures);
                     }
                 };
+                if (noMetadata != null) {
+                    answered.onCompletion(null, noMetadata);
+                    continue;
+                }
                 try {
+                    // A failure before the record is queued (no metadata) is answered inside send().
                     producer().send(letters.get(i).copy(), answered);
                 } catch (RuntimeException e) {
                     answered.onCompletion(null, e);
                 }
+                if (failures[index] instanceof TimeoutException timeout) {
+                    noMetadata = timeout;
+                    failed(timeout);
+                }
             }
         })
-                .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
+                .runSubscriptionOn(sendThread)
                 .chain(failures -> {
                     List<Uni<Void>> retried = new ArrayList<>();
                     for (int i = 0; i < failures.length; i++) {
@@ -155,7 +182,7 @@ public class DeadLetterSender {
                     } else {
                         emitter.fail(error);
                     }
-                })).runSubscriptionOn(Infrastructure.getDefaultWorkerPool()))
+                })).runSubscriptionOn(sendThread))
                 .onItem().invoke(this::sent)
                 .onFailure(DeadLetterSender::canNeverBeSent).recoverWithUni(error -> storeInstead(letter.entry().get(), error))
                 .onFailure().invoke(this::failed)
@@ -232,6 +259,7 @@ public class DeadLetterSender {
 
     @PreDestroy
     void close() {
+        sendThread.shutdownNow();
         Producer<byte[], byte[]> current = producer;
         if (current != null) {
             current.close(Duration.ofSeconds(2));

@@ -60,6 +60,7 @@ public class PipelineMetrics {
     private final Counter deadLetterSendFailures;
     private final Counter deadLettersUnsendable;
     private final Counter deadLettersUnrecordable;
+    private final Counter late;
     private final DistributionSummary batchSize;
 
     PipelineMetrics(MeterRegistry registry) {
@@ -85,6 +86,11 @@ public class PipelineMetrics {
         this.deadLettersUnsendable = Counter.builder("dlq_unsendable")
                 .description("Dead letters the DLQ topic can never take (e.g. too large), stored in dlq_events only")
                 .register(registry);
+        this.late = Counter.builder("events_late")
+                .description("Events that landed in PostgreSQL later than streamsre.consumer.freshness-threshold"
+                        + " after their ts (the freshness SLO's bad events; the good ones are events_processed_total"
+                        + "{result=\"success\"} minus these)")
+                .register(registry);
         this.deadLettersUnrecordable = Counter.builder("dlq_unrecordable")
                 .description("DLQ entries dlq_events refused even without their headers (left unacknowledged)")
                 .register(registry);
@@ -101,6 +107,13 @@ public class PipelineMetrics {
     public void processed(Result result, int records) {
         if (records > 0) {
             processed.get(result).increment(records);
+        }
+    }
+
+    /** Events that landed later than the freshness threshold ({@code events_late_total}). */
+    public void late(int events) {
+        if (events > 0) {
+            late.increment(events);
         }
     }
 

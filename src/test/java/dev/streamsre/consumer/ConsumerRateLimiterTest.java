@@ -33,6 +33,16 @@ class ConsumerRateLimiterTest {
         assertThat(secondsToAcquire(limiter, 100)).as("the idle 0.6 s were not saved up").isGreaterThan(0.3);
     }
 
+    @Test
+    void aWaitShorterThanAMillisecondIsOneMillisecondNotARefusedTimer() {
+        // Vert.x timers (behind Mutiny's delay in Quarkus) refuse delays under 1 ms.
+        assertThat(ConsumerRateLimiter.delay(1)).isEqualTo(Duration.ofMillis(1));
+        assertThat(ConsumerRateLimiter.delay(999_999)).isEqualTo(Duration.ofMillis(1));
+        assertThat(ConsumerRateLimiter.delay(1_000_000)).isEqualTo(Duration.ofMillis(1));
+        assertThat(ConsumerRateLimiter.delay(1_000_001)).isEqualTo(Duration.ofMillis(2));
+        assertThat(ConsumerRateLimiter.delay(2_500_000_000L)).isEqualTo(Duration.ofMillis(2_500));
+    }
+
     private static double secondsToAcquire(ConsumerRateLimiter limiter, int events) {
         long start = System.nanoTime();
         limiter.acquire(events).await().atMost(Duration.ofSeconds(5));

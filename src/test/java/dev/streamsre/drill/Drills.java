@@ -30,7 +30,9 @@ public final class Drills {
                     List.of("ConsumerLagHigh"), false, Drills::lagClimbing),
             new Scenario("slow-db",
                     "a pg_sleep(2) trigger on every INSERT statement into reviews",
-                    "find the slow statement in pg_stat_activity and remove its cause: DROP TRIGGER (runbooks/ConsumerLagHigh.md)",
+                    "find the slow statement in pg_stat_activity and remove its cause: DROP TRIGGER (runbooks/ConsumerLagHigh.md,"
+                            + " runbooks/ErrorBudgetFastBurn.md); ErrorBudgetFastBurn must fire too, and resolves only once its"
+                            + " 5 m window has left the late events behind, after the drill",
                     List.of("ConsumerLagHigh"), false, Drills::slowDatabase),
             new Scenario("poison",
                     "a producer sending 20 % poison records (not JSON, rating out of range, missing fields)",
@@ -100,6 +102,8 @@ public final class Drills {
         run.mark("fault injected: pg_sleep(2) per INSERT statement into reviews");
         try {
             if (run.awaitFiring("ConsumerLagHigh", FIRE)) {
+                // Every event now lands late: the freshness SLO burns its budget, and pages.
+                run.awaitFiring("ErrorBudgetFastBurn", FIRE);
                 run.snapshot("during");
                 run.note("the runbook's diagnosis during the fault, as the postgres superuser (only it sees every"
                         + " role's statements):\n\n```\n$ psql -h 127.0.0.1 -U postgres -d " + TestInfrastructure.databaseName()

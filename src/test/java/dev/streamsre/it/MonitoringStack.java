@@ -25,13 +25,14 @@ import java.util.regex.Pattern;
  * A real Prometheus (Debian's package) scraping the app's processes and evaluating the
  * repository's own alert rules, optionally with a real Alertmanager receiving its alerts. The
  * integration tests and the drills share it, so that what a test proves about an expression is
- * what a drill's alert does. Rule files can be loaded with their {@code for:} windows shortened
- * (the drills' profile): the expressions stay exactly as committed.
+ * what a drill's alert does. Rule files can be loaded with their {@code for:} and
+ * {@code keep_firing_for:} windows shortened (the drills' profile): the expressions stay exactly as
+ * committed.
  */
 public final class MonitoringStack implements AutoCloseable {
 
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-    private static final Pattern FOR = Pattern.compile("(?m)^(\\s+)for: (\\d+)([smh])\\s*$");
+    private static final Pattern FOR = Pattern.compile("(?m)^(\\s+)(for|keep_firing_for): (\\d+)([smh])\\s*$");
 
     private final Path home;
     private final Process prometheus;
@@ -123,19 +124,19 @@ public final class MonitoringStack implements AutoCloseable {
         }
     }
 
-    /** Caps every {@code for:} duration at {@code max}; expressions and everything else unchanged. */
+    /** Caps every {@code for:} and {@code keep_firing_for:} at {@code max}; expressions and everything else unchanged. */
     static String capFor(String rules, Duration max) {
         Matcher matcher = FOR.matcher(rules);
         StringBuilder out = new StringBuilder();
         while (matcher.find()) {
-            long value = Long.parseLong(matcher.group(2));
-            Duration declared = switch (matcher.group(3)) {
+            long value = Long.parseLong(matcher.group(3));
+            Duration declared = switch (matcher.group(4)) {
                 case "s" -> Duration.ofSeconds(value);
                 case "m" -> Duration.ofMinutes(value);
                 default -> Duration.ofHours(value);
             };
             Duration used = declared.compareTo(max) > 0 ? max : declared;
-            matcher.appendReplacement(out, matcher.group(1) + "for: " + used.toSeconds() + "s");
+            matcher.appendReplacement(out, matcher.group(1) + matcher.group(2) + ": " + used.toSeconds() + "s");
         }
         matcher.appendTail(out);
         return out.toString();

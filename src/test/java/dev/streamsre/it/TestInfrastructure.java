@@ -181,7 +181,11 @@ public final class TestInfrastructure {
         builder.environment().put("KAFKA_SASL_PORT", System.getProperty("it.kafka.sasl.port", ""));
         builder.environment().put("KAFKA_SSL_PORT", System.getProperty("it.kafka.ssl.port", ""));
         builder.environment().put("STREAMSRE_DB", System.getProperty("it.database.name", "streamsre_it"));
-        builder.environment().put("INFRA_OWNER_PID", "parent");
+        // The build's broker dies with the build (a watchdog); a drill's broker outlives the drill.
+        String owner = System.getProperty("it.infra.owner", "parent");
+        if (!owner.isEmpty()) {
+            builder.environment().put("INFRA_OWNER_PID", owner);
+        }
         try {
             Process process = builder.start();
             String output = new String(process.getInputStream().readAllBytes());
