@@ -24,7 +24,7 @@ public final class Drills {
 
     static final List<Scenario> ALL = List.of(
             new Scenario("lag-climbing",
-                    "load raised from 300 to 2,000 events/s against a consumer whose capacity is capped at 400 events/s"
+                    "load raised from 150 to 2,000 events/s against a consumer whose capacity is capped at 400 events/s"
                             + " (CONSUMER_RATE_LIMIT)",
                     "raise capacity: restart the consumer without the cap (runbooks/ConsumerLagHigh.md)",
                     List.of("ConsumerLagHigh"), false, Drills::lagClimbing),
@@ -66,12 +66,12 @@ public final class Drills {
 
     static void lagClimbing(DrillRun run) {
         run.startConsumer(Map.of("CONSUMER_RATE_LIMIT", "400"));
-        run.startProducer(300, 0, 0);
+        run.startProducer(150, 0, 0);
         run.pause(10);
         run.snapshot("before");
         run.stopProducer();
         run.startProducer(2_000, 0, 0);
-        run.mark("fault injected: load raised from 300 to 2,000 events/s; the consumer's capacity is 400 events/s");
+        run.mark("fault injected: load raised from 150 to 2,000 events/s; the consumer's capacity is 400 events/s");
         if (run.awaitFiring("ConsumerLagHigh", FIRE)) {
             run.snapshot("during");
             run.consumer().terminate();
@@ -223,6 +223,7 @@ public final class Drills {
         run.stopProducer();
         run.startProducer(500, 5, 0);
         run.mark("fault injected: DLQ topic " + run.pipeline().dlqTopic() + " deleted; 5 % poison at 500 events/s");
+        long faultAt = System.nanoTime();
         try {
             run.awaitFiring("DeadLetterQueueUnavailable", FIRE);
             run.snapshot("during");
@@ -233,6 +234,13 @@ public final class Drills {
         run.await("recovered: lag under 2,000 records", Duration.ofSeconds(120), () -> run.lag() < 2_000);
         run.awaitResolved("DeadLetterQueueUnavailable", RESOLVE);
         run.snapshot("after");
+        // The DLQ's outage must not hide the consumer: every scrape since the fault answered.
+        long since = (System.nanoTime() - faultAt) / 1_000_000_000L + 1;
+        String minUp = run.value("min_over_time(up{job=\"streamsre-consumer\"}[" + since + "s])");
+        run.note("min(up) of the consumer since the fault: " + minUp);
+        if (!"1".equals(minUp)) {
+            run.fail("Prometheus could not scrape the consumer during the DLQ outage (min up " + minUp + ")");
+        }
         run.drainAndCheckLedger();
     }
 
