@@ -26,7 +26,7 @@ drill-all:
 	bin/drill all
 
 compose-up:    ## the Docker stack (machines with a Docker engine)
-	./mvnw package -DskipTests && docker compose up -d --build
+	docker compose up -d --build
 
 compose-down:
 	docker compose --profile load down
