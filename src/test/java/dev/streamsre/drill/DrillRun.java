@@ -315,6 +315,30 @@ final class DrillRun implements AutoCloseable {
         });
     }
 
+    /**
+     * A dependency outage, as the pg-outage and broker-restart drills run it: break it, wait for
+     * every alert to fire, mend it (whatever happened meanwhile), wait for the lag to recover and
+     * each alert to resolve.
+     */
+    void outage(Runnable breakIt, String broken, Runnable mendIt, String mended, String... alertsToFire) {
+        breakIt.run();
+        mark("fault injected: " + broken);
+        try {
+            for (String alert : alertsToFire) {
+                awaitFiring(alert, Drills.FIRE);
+            }
+            snapshot("during");
+        } finally {
+            mendIt.run();
+            mark("mitigation applied: " + mended);
+        }
+        await("recovered: lag under 2,000 records", Duration.ofSeconds(120), () -> lag() < 2_000);
+        for (String alert : alertsToFire) {
+            awaitResolved(alert, Drills.RESOLVE);
+        }
+        snapshot("after");
+    }
+
     // --- series
 
     String value(String expression) {

@@ -61,8 +61,8 @@ public final class Drills {
                         + ALL.stream().map(Scenario::name).toList()));
     }
 
-    private static final Duration FIRE = Duration.ofSeconds(120);
-    private static final Duration RESOLVE = Duration.ofSeconds(150);
+    static final Duration FIRE = Duration.ofSeconds(120);
+    static final Duration RESOLVE = Duration.ofSeconds(150);
 
     static void lagClimbing(DrillRun run) {
         run.startConsumer(Map.of("CONSUMER_RATE_LIMIT", "400"));
@@ -170,20 +170,8 @@ public final class Drills {
         run.startProducer(500, 0, 0);
         run.pause(8);
         run.snapshot("before");
-        TestInfrastructure.postgres("stop");
-        run.mark("fault injected: PostgreSQL stopped");
-        try {
-            run.awaitFiring("ConsumerNotReady", FIRE);
-            run.awaitFiring("CircuitBreakerOpen", FIRE);
-            run.snapshot("during");
-        } finally {
-            TestInfrastructure.postgres("start");
-            run.mark("mitigation applied: PostgreSQL started");
-        }
-        run.await("recovered: lag under 2,000 records", Duration.ofSeconds(120), () -> run.lag() < 2_000);
-        run.awaitResolved("ConsumerNotReady", RESOLVE);
-        run.awaitResolved("CircuitBreakerOpen", RESOLVE);
-        run.snapshot("after");
+        run.outage(() -> TestInfrastructure.postgres("stop"), "PostgreSQL stopped",
+                () -> TestInfrastructure.postgres("start"), "PostgreSQL started", "ConsumerNotReady", "CircuitBreakerOpen");
         run.drainAndCheckLedger();
         if (PipelineState.count("SELECT count(*) FROM dlq_events") != 0) {
             run.fail("an outage put records in the DLQ");
@@ -197,18 +185,8 @@ public final class Drills {
         run.startConsumer(Map.of("CONSUMER_RATE_LIMIT", "1000"));
         run.pause(6);
         run.snapshot("before");
-        TestInfrastructure.infra("down");
-        run.mark("fault injected: Kafka broker stopped");
-        try {
-            run.awaitFiring("ConsumerNotReady", FIRE);
-            run.snapshot("during");
-        } finally {
-            TestInfrastructure.infra("up");
-            run.mark("mitigation applied: broker started");
-        }
-        run.await("recovered: lag under 2,000 records", Duration.ofSeconds(120), () -> run.lag() < 2_000);
-        run.awaitResolved("ConsumerNotReady", RESOLVE);
-        run.snapshot("after");
+        run.outage(() -> TestInfrastructure.infra("down"), "Kafka broker stopped",
+                () -> TestInfrastructure.infra("up"), "broker started", "ConsumerNotReady");
         run.drainAndCheckLedger();
     }
 
