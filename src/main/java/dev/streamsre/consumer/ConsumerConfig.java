@@ -5,7 +5,9 @@ import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.Pattern;
 import java.time.Duration;
+import java.util.Optional;
 import org.hibernate.validator.constraints.time.DurationMin;
 
 /**
@@ -23,6 +25,17 @@ public interface ConsumerConfig {
     /** Consumer group id. Env: {@code KAFKA_GROUP_ID}. */
     @WithDefault("streamsre-consumer")
     String groupId();
+
+    /**
+     * Static group membership: this process's stable identity in the group (in Kubernetes, the
+     * StatefulSet pod's name). Each of its Kafka consumers joins with this id and its channel as
+     * {@code group.instance.id}, so a restart within {@code session.timeout.ms} hands the same
+     * partitions back without a rebalance, and the rest of the group never stops. Unset (the
+     * default): dynamic membership. Env: {@code STREAMSRE_CONSUMER_GROUP_INSTANCE_ID}.
+     */
+    Optional<@Pattern(regexp = "[a-zA-Z0-9._-]{1,200}",
+            message = "must be 1 to 200 characters of a-z, A-Z, 0-9, '.', '_' and '-' (a pod name is), got ${validatedValue}")
+            String> groupInstanceId();
 
     /**
      * Records written at once across all consumer threads: each of the connector's

@@ -23,7 +23,7 @@ public class KafkaClients {
      * are translated to our own properties and must not reach a client (a stray {@code group.id}
      * would turn the lag sampler's unsubscribed consumer into a group member).
      */
-    private static final Set<String> NOT_CLIENT_SETTINGS = Set.of("brokers", "topic", "group.id", "dlq.topic");
+    private static final Set<String> NOT_CLIENT_SETTINGS = Set.of("brokers", "topic", "group.id", "group.instance.id", "dlq.topic");
 
     private final Map<String, Object> shared;
 
