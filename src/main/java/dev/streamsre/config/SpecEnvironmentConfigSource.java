@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -45,6 +46,20 @@ public final class SpecEnvironmentConfigSource implements ConfigSource {
      * @throws InvalidConfigurationException naming every variable with a bad value
      */
     public SpecEnvironmentConfigSource(Map<String, String> environment) {
+        Translation translation = translate(environment);
+        translation.failIfInvalid();
+        this.properties = Collections.unmodifiableMap(translation.properties);
+    }
+
+    /**
+     * The names of the spec's environment variables that this source reads, e.g. for a check that a
+     * deployment manifest sets no variable the application ignores.
+     */
+    public static Set<String> variableNames() {
+        return Collections.unmodifiableSet(translate(Map.of()).variables);
+    }
+
+    private static Translation translate(Map<String, String> environment) {
         Translation translation = new Translation(environment);
         translation.string("KAFKA_BROKERS", "kafka.bootstrap.servers", SpecEnvironmentConfigSource::brokers);
         translation.string("KAFKA_TOPIC", "streamsre.topic", SpecEnvironmentConfigSource::topicName);
@@ -59,8 +74,7 @@ public final class SpecEnvironmentConfigSource implements ConfigSource {
         translation.string("DUPLICATE_PCT", "streamsre.producer.duplicate-pct", SpecEnvironmentConfigSource::percent);
         translation.string("DURATION", "streamsre.producer.duration", SpecEnvironmentConfigSource::goDuration);
         translation.databaseUrl("DATABASE_URL");
-        translation.failIfInvalid();
-        this.properties = Collections.unmodifiableMap(translation.properties);
+        return translation;
     }
 
     @Override
@@ -91,6 +105,7 @@ public final class SpecEnvironmentConfigSource implements ConfigSource {
     /** Collects translated properties and every problem, so one start reports all bad variables. */
     private static final class Translation {
         private final Map<String, String> environment;
+        private final Set<String> variables = new LinkedHashSet<>();
         private final Map<String, String> properties = new HashMap<>();
         private final List<String> problems = new ArrayList<>();
 
@@ -99,6 +114,7 @@ public final class SpecEnvironmentConfigSource implements ConfigSource {
         }
 
         void string(String variable, String property, Converter converter) {
+            variables.add(variable);
             String raw = environment.get(variable);
             if (raw == null) {
                 return;
@@ -111,6 +127,7 @@ public final class SpecEnvironmentConfigSource implements ConfigSource {
         }
 
         void databaseUrl(String variable) {
+            variables.add(variable);
             String raw = environment.get(variable);
             if (raw == null) {
                 return;
