@@ -2,6 +2,7 @@ package dev.streamsre.event;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import io.quarkus.runtime.annotations.RegisterForReflection;
 import java.time.Instant;
 import java.util.Objects;
 import java.util.UUID;
@@ -17,6 +18,8 @@ import java.util.UUID;
  * @param schemaVersion version of the payload shape; only {@value #SCHEMA_VERSION} is known today
  * @param payload the review itself
  */
+// Written by Jackson through its accessors: a native image keeps them only when registered.
+@RegisterForReflection
 @JsonPropertyOrder({"event_id", "event_type", "key", "ts", "schema_version", "payload"})
 public record Event(
         @JsonProperty("event_id") UUID eventId,

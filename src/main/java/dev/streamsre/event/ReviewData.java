@@ -2,6 +2,7 @@ package dev.streamsre.event;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import io.quarkus.runtime.annotations.RegisterForReflection;
 import java.util.Objects;
 
 /**
@@ -11,6 +12,8 @@ import java.util.Objects;
  * @param rating stars, 1 to 5
  * @param text free text, may be empty
  */
+// Written by Jackson through its accessors: a native image keeps them only when registered.
+@RegisterForReflection
 @JsonPropertyOrder({"review_id", "rating", "text"})
 public record ReviewData(
         @JsonProperty("review_id") String reviewId,

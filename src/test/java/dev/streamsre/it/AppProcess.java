@@ -12,8 +12,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The packaged application ({@code target/quarkus-app/quarkus-run.jar}) running as a real, separate
- * process, so tests can SIGTERM or kill -9 it exactly as an orchestrator would.
+ * The packaged application ({@code target/quarkus-app/quarkus-run.jar}, or the native binary under
+ * {@code -Dnative}) running as a real, separate process, so tests can SIGTERM or kill -9 it exactly as
+ * an orchestrator would.
  */
 public final class AppProcess implements AutoCloseable {
 
@@ -41,9 +42,15 @@ public final class AppProcess implements AutoCloseable {
         try {
             Path output = Files.createTempFile("streamsre-" + profile + "-", ".log");
             List<String> command = new ArrayList<>();
-            command.add(javaBinary());
-            command.addAll(jvmOptions);
-            command.addAll(List.of("-jar", TestInfrastructure.appJar()));
+            TestInfrastructure.appBinary().ifPresentOrElse(binary -> {
+                // A native binary takes the heap limits (-Xmx, -Xmn) at run time; JVM flags have no meaning there.
+                command.add(binary);
+                jvmOptions.stream().filter(option -> option.startsWith("-Xm")).forEach(command::add);
+            }, () -> {
+                command.add(javaBinary());
+                command.addAll(jvmOptions);
+                command.addAll(List.of("-jar", TestInfrastructure.appJar()));
+            });
             ProcessBuilder builder = new ProcessBuilder(command)
                     .redirectErrorStream(true)
                     .redirectOutput(output.toFile());

@@ -63,6 +63,11 @@ public final class TestInfrastructure {
         return required("it.app.jar");
     }
 
+    /** The native binary to run in place of the jar ({@code -Dnative}), if any. */
+    public static java.util.Optional<String> appBinary() {
+        return java.util.Optional.ofNullable(System.getProperty("it.app.binary")).filter(path -> !path.isBlank());
+    }
+
     private static String required(String property) {
         String value = System.getProperty(property);
         if (value == null || value.isBlank()) {
