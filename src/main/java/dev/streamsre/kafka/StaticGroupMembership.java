@@ -2,6 +2,7 @@ package dev.streamsre.kafka;
 
 import io.smallrye.reactive.messaging.ClientCustomizer;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
 import java.util.Map;
 import java.util.Optional;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -24,6 +25,7 @@ public class StaticGroupMembership implements ClientCustomizer<Map<String, Objec
 
     private final Optional<String> processIdentity;
 
+    @Inject
     StaticGroupMembership(dev.streamsre.consumer.ConsumerConfig consumer) {
         this(consumer.groupInstanceId());
     }

@@ -63,8 +63,7 @@ final class AppSettings {
         PROPERTIES("application.properties"),
         CONFIG_MAPPING("@ConfigMapping"),
         KAFKA("kafka.* client setting"),
-        RUNTIME("JVM/Quarkus"),
-        PENDING("pending change");
+        RUNTIME("JVM/Quarkus");
 
         final String label;
 
@@ -124,18 +123,7 @@ final class AppSettings {
         if (kafkaVariables.contains(variable)) {
             return Optional.of(Source.KAFKA);
         }
-        // TODO: streamsre.consumer.group-instance-id (static group membership) is being added to
-        // ConsumerConfig in a change of its own; once it is there, the @ConfigMapping rule above
-        // finds STREAMSRE_CONSUMER_GROUP_INSTANCE_ID and this exception goes.
-        if (variable.equals("STREAMSRE_CONSUMER_GROUP_INSTANCE_ID")) {
-            return Optional.of(Source.PENDING);
-        }
         return Optional.empty();
-    }
-
-    /** Whether the pending static-membership setting is one of the @ConfigMapping properties yet. */
-    boolean readsGroupInstanceId() {
-        return mappingVariables.contains("STREAMSRE_CONSUMER_GROUP_INSTANCE_ID");
     }
 
     List<String> mappings() {

@@ -283,7 +283,7 @@ class KubernetesManifestsTest {
             long grace = consumer.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds();
             assertThat(grace).as(at + " terminationGracePeriodSeconds above quarkus.shutdown.timeout").isGreaterThan(app.shutdownTimeout().toSeconds());
             check(manifests, consumer, "Parallel, RollingUpdate, " + GROUP_INSTANCE_ID + " from metadata.name"
-                    + (app.readsGroupInstanceId() ? "" : " (pending in ConsumerConfig)") + ", session timeouts 30 s, grace " + grace + " s > shutdown " + app.shutdownTimeout().toSeconds() + " s");
+                    + ", session timeouts 30 s, grace " + grace + " s > shutdown " + app.shutdownTimeout().toSeconds() + " s");
 
             Service service = manifests.get(Service.class, consumer.getSpec().getServiceName());
             assertThat(service.getSpec().getClusterIP()).as(where(manifests, service) + " headless").isEqualTo("None");
