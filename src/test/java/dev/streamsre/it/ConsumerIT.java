@@ -38,16 +38,22 @@ class ConsumerIT {
     }
 
     @Test
-    void duplicatesAreRecognisedAndEveryDistinctEventLandsOnce() {
+    void duplicatesAreRecognisedAndEveryDistinctEventLandsOnceByAStaticGroupMember() throws Exception {
         pipeline.produce(100_000, 5, 0);
         Pipeline.Expected expected = pipeline.expected();
         assertThat(expected.events().size()).as("the producer really re-sent ~5%").isBetween(93_000, 97_000);
 
-        pipeline.startConsumer();
+        pipeline.startConsumer(Map.of("STREAMSRE_CONSUMER_GROUP_INSTANCE_ID", "it-pod-0"));
         pipeline.awaitDrained(expected);
 
         pipeline.assertExactly(expected);
         assertAppliedInOffsetOrderPerKey();
+        // Static membership as k8s/ deploys it: each of the process's Kafka consumers has its own id.
+        try (var admin = TestInfrastructure.admin()) {
+            var members = admin.describeConsumerGroups(List.of(pipeline.group())).all().get().get(pipeline.group()).members();
+            assertThat(members.stream().map(member -> member.groupInstanceId().orElse("(dynamic)")).toList())
+                    .as("group.instance.id of the group's members").containsExactlyInAnyOrder("it-pod-0-events-in-1", "it-pod-0-events-in-2");
+        }
     }
 
     @Test
