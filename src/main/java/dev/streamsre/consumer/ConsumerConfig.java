@@ -53,7 +53,8 @@ public interface ConsumerConfig {
 
     /**
      * Longest {@code key}, in characters, that is accepted ({@code field_too_long} above it). At most
-     * 880: the key is indexed, and a longer value may not fit a PostgreSQL B-tree index row.
+     * 880, so that reviews.user_key stays indexable: our schema has no index on it since V5, but a
+     * deployment whose readers query by user adds one, and a longer value may not fit a B-tree row.
      */
     @Min(value = 1, message = INDEXED_RANGE) @Max(value = EventLimits.MAX_INDEXED_LENGTH, message = INDEXED_RANGE)
     @WithDefault("512")

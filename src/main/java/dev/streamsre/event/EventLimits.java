@@ -10,7 +10,7 @@ package dev.streamsre.event;
  * are always under the index limit with room for the row header.
  *
  * @param maxEventBytes     largest record value, in bytes ({@code oversize} above it)
- * @param maxKeyLength      longest {@code key} ({@code reviews.user_key}, indexed)
+ * @param maxKeyLength      longest {@code key} ({@code reviews.user_key}, kept indexable)
  * @param maxReviewIdLength longest {@code payload.review_id} ({@code reviews} primary key)
  * @param maxTextLength     longest {@code payload.text} (not indexed; bounds row size)
  */

@@ -25,9 +25,10 @@ import org.jboss.logging.Logger;
  * while the consumer keeps writing.
  *
  * <p>Safe while consuming: deletes and the consumer's inserts touch different rows (old ones and
- * new ones), each chunk is its own short transaction found through the {@code processed_at}
- * index, and a redelivered event the ledger no longer remembers still meets the unique
- * {@code reviews.event_id} and is counted a duplicate ({@link ReviewSink}). The horizon must still
+ * new ones), each chunk is its own short transaction found through the BRIN index on
+ * {@code processed_at} (rows arrive in time order), and a redelivered event the ledger no longer
+ * remembers still meets its own review (same review_id, same event_id) and is counted a duplicate
+ * ({@link ReviewSink#ALREADY_APPLIED}). The horizon must still
  * be longer than the topic's retention, so that the ledger answers for every record the broker
  * can deliver again: this reads the topic's {@code retention.ms} before each run and refuses to
  * prune, with an error naming the setting, when the horizon is not longer.

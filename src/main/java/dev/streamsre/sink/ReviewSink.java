@@ -55,7 +55,7 @@ public class ReviewSink {
     /**
      * Ledger first, then reviews for exactly the events the ledger accepted, in offset order.
      * Returns one row per newly accepted event, with whether its review landed (false: its
-     * review_id or event_id is already taken).
+     * review_id is already taken, by this same event before the ledger forgot it, or by another).
      */
     public static final String INSERT_BATCH = """
             WITH batch AS (
@@ -72,14 +72,20 @@ public class ReviewSink {
                 INSERT INTO reviews (review_id, event_id, user_key, rating, text, created_at)
                 SELECT b.review_id, b.event_id, b.user_key, b.rating, b.text, b.created_at
                 FROM batch b JOIN ledger l USING (event_id) ORDER BY b.ord
-                ON CONFLICT DO NOTHING
+                ON CONFLICT (review_id) DO NOTHING
                 RETURNING event_id
             )
             SELECT l.event_id, r.event_id IS NOT NULL AS landed
             FROM ledger l LEFT JOIN landed r USING (event_id)""";
 
-    /** Of the accepted events whose review did not land, those whose event already has a review. */
-    static final String ALREADY_APPLIED = "SELECT event_id FROM reviews WHERE event_id = ANY($1::uuid[])";
+    /**
+     * Of the accepted events whose review did not land, those that had created that very review
+     * (a redelivery the pruned ledger forgot), found through the review's primary key: the row
+     * with the event's review_id holds the event_id that created it. The others are conflicts.
+     */
+    static final String ALREADY_APPLIED = """
+            SELECT r.event_id FROM unnest($1::text[], $2::uuid[]) AS c(review_id, event_id)
+            JOIN reviews r ON r.review_id = c.review_id AND r.event_id = c.event_id""";
 
     /** Conflicting events leave the ledger again: their end is the DLQ, not "processed". */
     static final String FORGET_CONFLICTS = "DELETE FROM processed_events WHERE event_id = ANY($1::uuid[])";
@@ -143,7 +149,7 @@ public class ReviewSink {
             return Uni.createFrom().item(List.of());
         }
         return pool().withTransaction(connection -> insertBatch(connection, events)
-                .chain(notLanded -> resolveNotLanded(connection, notLanded))
+                .chain(batch -> resolveNotLanded(connection, events, batch))
                 .map(byId -> outcomes(events, byId)))
                 .onFailure(failure -> !FailureClassifier.isTransient(failure)).transform(RefusedByDatabaseException::new);
     }
@@ -205,14 +211,22 @@ public class ReviewSink {
      * Sorts the not-landed events into redeliveries the ledger had forgotten (duplicates) and true
      * review_id conflicts, and removes the conflicts from the ledger. Runs only when needed.
      */
-    private Uni<Map<UUID, WriteOutcome>> resolveNotLanded(SqlConnection connection, Batch batch) {
+    private Uni<Map<UUID, WriteOutcome>> resolveNotLanded(SqlConnection connection, List<PendingEvent> events, Batch batch) {
         Map<UUID, WriteOutcome> outcomes = new HashMap<>();
         batch.accepted.forEach(id -> outcomes.put(id, WriteOutcome.LANDED));
         if (batch.notLanded.isEmpty()) {
             return Uni.createFrom().item(outcomes);
         }
-        UUID[] candidates = batch.notLanded.toArray(UUID[]::new);
-        return timed(resolveConflictsTimer, () -> connection.preparedQuery(ALREADY_APPLIED).execute(Tuple.of(candidates)))
+        List<String> reviewIds = new ArrayList<>(batch.notLanded.size());
+        List<UUID> eventIds = new ArrayList<>(batch.notLanded.size());
+        for (PendingEvent pending : events) {
+            if (batch.notLanded.contains(pending.event().eventId())) {
+                reviewIds.add(pending.event().payload().reviewId());
+                eventIds.add(pending.event().eventId());
+            }
+        }
+        Tuple candidates = Tuple.of(reviewIds.toArray(String[]::new), eventIds.toArray(UUID[]::new));
+        return timed(resolveConflictsTimer, () -> connection.preparedQuery(ALREADY_APPLIED).execute(candidates))
                 .chain(applied -> {
             Set<UUID> conflicts = new HashSet<>(batch.notLanded);
             for (Row row : applied) {

@@ -1,0 +1,100 @@
+package dev.streamsre.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.MigrationVersion;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The latest migrations applied to a populated database, as an upgrade meets them: a schema at the
+ * previous version with a ledger, reviews and dead letters in it, then migrated to this build's
+ * version by Flyway with the application's own scripts. Nothing may be lost or changed, and the
+ * indexes must be the ones the application expects.
+ */
+class SchemaUpgradeIT {
+
+    private static final String SCHEMA = "upgrade_check";
+    private static final int ROWS = 200_000;
+
+    @Test
+    void v5UpgradesAPopulatedDatabaseKeepingEveryRow() throws Exception {
+        try (Connection db = PipelineState.database(); Statement statement = db.createStatement()) {
+            statement.execute("DROP SCHEMA IF EXISTS " + SCHEMA + " CASCADE");
+        }
+        flyway(MigrationVersion.fromVersion("4")).migrate();
+        try (Connection db = PipelineState.database(); Statement statement = db.createStatement()) {
+            statement.execute("SET search_path TO " + SCHEMA);
+            // Time-ordered ledger rows, as the consumer writes them, each with its review.
+            statement.execute("INSERT INTO processed_events (event_id, processed_at, source_partition, source_offset)"
+                    + " SELECT md5(g::text)::uuid, now() - interval '20 days' + g * interval '5 seconds', g % 6, g"
+                    + " FROM generate_series(1, " + ROWS + ") g");
+            statement.execute("INSERT INTO reviews (review_id, event_id, user_key, rating, text, created_at)"
+                    + " SELECT 'review-' || g, md5(g::text)::uuid, 'user:' || (g % 1000), g % 5 + 1, 'text ' || g,"
+                    + " now() - interval '20 days' FROM generate_series(1, " + ROWS + ") g");
+            statement.execute("INSERT INTO dlq_events (source_topic, source_partition, source_offset, reason,"
+                    + " first_failed_at) VALUES ('events.main', 0, 7, 'invalid_json', now())");
+        }
+        String before = fingerprint();
+
+        long started = System.nanoTime();
+        flyway(MigrationVersion.LATEST).migrate();
+        double seconds = (System.nanoTime() - started) / 1e9;
+
+        assertThat(flyway(MigrationVersion.LATEST).info().current().getVersion().getVersion()).isEqualTo("5");
+        assertThat(fingerprint()).as("every row as it was").isEqualTo(before);
+        assertThat(indexes("processed_events")).containsExactlyInAnyOrder(
+                "processed_events_pkey btree", "processed_events_processed_at_brin brin");
+        assertThat(indexes("reviews")).containsExactly("reviews_pkey btree");
+        System.out.printf("schema upgrade: V4 -> V5 over %,d ledger rows and %,d reviews in %.2f s, every row kept%n",
+                ROWS, ROWS, seconds);
+
+        try (Connection db = PipelineState.database(); Statement statement = db.createStatement()) {
+            statement.execute("DROP SCHEMA " + SCHEMA + " CASCADE");
+        }
+    }
+
+    private static Flyway flyway(MigrationVersion target) {
+        String url = TestInfrastructure.ownerDatabaseUrl();
+        String rest = url.substring("postgres://".length());
+        String[] credentials = rest.substring(0, rest.indexOf('@')).split(":");
+        return Flyway.configure()
+                .dataSource("jdbc:postgresql://" + rest.substring(rest.indexOf('@') + 1), credentials[0], credentials[1])
+                .schemas(SCHEMA).defaultSchema(SCHEMA).target(target)
+                .locations("classpath:db/migration").load();
+    }
+
+    /** Counts and content hashes of the three tables: any lost or altered row changes it. */
+    private static String fingerprint() throws SQLException {
+        try (Connection db = PipelineState.database(); Statement statement = db.createStatement();
+                ResultSet result = statement.executeQuery("SELECT"
+                        + " (SELECT count(*) || ':' || md5(string_agg(event_id::text || processed_at || source_offset, ','"
+                        + "   ORDER BY event_id)) FROM " + SCHEMA + ".processed_events),"
+                        + " (SELECT count(*) || ':' || md5(string_agg(review_id || event_id || user_key || rating || text, ','"
+                        + "   ORDER BY review_id)) FROM " + SCHEMA + ".reviews),"
+                        + " (SELECT count(*) FROM " + SCHEMA + ".dlq_events)")) {
+            result.next();
+            return result.getString(1) + " / " + result.getString(2) + " / " + result.getLong(3);
+        }
+    }
+
+    private static List<String> indexes(String table) throws SQLException {
+        List<String> indexes = new ArrayList<>();
+        try (Connection db = PipelineState.database(); Statement statement = db.createStatement();
+                ResultSet result = statement.executeQuery("SELECT i.relname, am.amname FROM pg_index x"
+                        + " JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid"
+                        + " JOIN pg_namespace n ON n.oid = t.relnamespace JOIN pg_am am ON am.oid = i.relam"
+                        + " WHERE n.nspname = '" + SCHEMA + "' AND t.relname = '" + table + "'")) {
+            while (result.next()) {
+                indexes.add(result.getString(1) + " " + result.getString(2));
+            }
+        }
+        return indexes;
+    }
+}
