@@ -54,6 +54,9 @@ public final class PipelineBenchmark {
     /** Each target next to its figure, for the closing table. */
     private final List<String[]> targets = new ArrayList<>();
     private int latencyRunSeconds = LATENCY_RUN_SECONDS;
+    /** The consumer's JVM settings ({@link #consumerJvm}): environment and command-line options. */
+    private final Map<String, String> consumerEnvironment = new java.util.TreeMap<>();
+    private List<String> consumerOptions = List.of();
 
     /** Records a target's figure and whether it is met. */
     private void target(String what, String figure, boolean met) {
@@ -67,6 +70,12 @@ public final class PipelineBenchmark {
         }
         boolean shortMode = Boolean.getBoolean("bench.short");
         PipelineBenchmark benchmark = new PipelineBenchmark();
+        if (Boolean.getBoolean("bench.scale-out")) {
+            benchmark.consumerJvm(System.getProperty("bench.consumer-jvm-options", ""));
+            benchmark.scaleOut(Integer.getInteger("bench.events", 1_000_000));
+            benchmark.print();
+            System.exit(0);
+        }
         if (shortMode) {
             // The consumer's figures on a fifth of the events, with a 30 s latency run: a check
             // after a change, in under 3 minutes. The producer and poison parts are the full run's.
@@ -75,13 +84,14 @@ public final class PipelineBenchmark {
         benchmark.run(Integer.getInteger("bench.events", shortMode ? 200_000 : 1_000_000),
                 Integer.getInteger("bench.producer-events", 1_000_000),
                 shortMode || Boolean.getBoolean("bench.skip-producer"), only.equals("poison"), shortMode,
-                System.getProperty("bench.consumer-jvm-options", "-Xmx160m -XX:+UseSerialGC -XX:MaxMetaspaceSize=96m"),
+                System.getProperty("bench.consumer-jvm-options", ""),
                 Double.parseDouble(System.getProperty("bench.poison-pct", "1")));
         System.exit(0);
     }
 
     private void run(int events, int producerEvents, boolean skipProducer, boolean poisonOnly, boolean skipPoison,
-            String jvmOptions, double poisonPct) throws Exception {
+            String jvmOptionsOverride, double poisonPct) throws Exception {
+        String jvmOptions = consumerJvm(jvmOptionsOverride);
         if (!poisonOnly) {
             if (!skipProducer) {
                 producerVersusProducerPerformance(producerEvents);
@@ -311,6 +321,55 @@ public final class PipelineBenchmark {
         }
     }
 
+    // ---- scale-out ----
+
+    /**
+     * The drain with 1, 2 and 3 consumer processes in one group (each with its 2 Kafka consumers,
+     * 6 partitions), over two streams of the same size: the producer's default skew (80 % of the
+     * events on 3 hot keys, so on at most 3 partitions) and a uniform key spread. Each drain starts
+     * from empty tables with a new group and is verified row by row.
+     */
+    private void scaleOut(int events) throws Exception {
+        Stream skewed = fill("bench-skewed", events, 0, 44, (record, event) -> { });
+        Stream uniform = fill("bench-uniform", events, 0, 44, Map.of("STREAMSRE_PRODUCER_HOT_KEY_PCT", "0"), (record, event) -> { });
+        for (Stream stream : List.of(skewed, uniform)) {
+            String spread = stream == skewed ? "default skew (80 % on 3 hot keys)" : "uniform keys";
+            List<String> rates = new ArrayList<>();
+            for (int processes = 1; processes <= 3; processes++) {
+                rates.add(String.format("%d: %,.0f", processes, drainWith(stream, processes)));
+            }
+            results.put("scale-out, " + spread, String.join(" / ", rates) + " events/s (consumer processes: drain rate)");
+        }
+        results.put("partitions per process", PARTITIONS + " partitions, 2 Kafka consumers per process: "
+                + "3 processes give each consumer one partition");
+    }
+
+    /** Drains {@code stream} with {@code processes} consumer processes in one new group; returns events/s. */
+    private double drainWith(Stream stream, int processes) throws Exception {
+        try (Pipeline pipeline = Pipeline.over(stream.topic(), PARTITIONS, "bench-scale")) {
+            checkpoint();
+            progress(String.format("%d consumer process(es) draining %s (%,d events)", processes, stream.topic(),
+                    stream.events()));
+            List<AppProcess> consumers = new ArrayList<>();
+            for (int i = 0; i < processes; i++) {
+                consumers.add(pipeline.startConsumer(consumerEnvironment, consumerOptions));
+            }
+            awaitDrained(consumers.get(0), pipeline.group(), stream.topic());
+            Pipeline.Expected expected = new Pipeline.Expected(stream.valid(), stream.poison(), stream.events());
+            pipeline.awaitDrained(expected, Duration.ofMinutes(2));
+            pipeline.assertExactly(expected);
+            double span = PipelineState.count(
+                    "SELECT (extract(epoch FROM max(ingested_at) - min(ingested_at)) * 1000)::bigint FROM reviews") / 1000.0;
+            double rate = stream.events() / span;
+            progress(String.format("  %,.0f events/s", rate));
+            for (AppProcess consumer : consumers) {
+                consumer.terminate();
+                consumer.awaitExit(Duration.ofSeconds(30));
+            }
+            return rate;
+        }
+    }
+
     // ---- consumer ----
 
     /** The main drain, its figures next to the ceiling, then the latency run into the caught-up consumer. */
@@ -414,11 +473,20 @@ public final class PipelineBenchmark {
      */
     private Stream fill(String prefix, int events, double poisonPct, int seed,
             BiConsumer<ConsumerRecord<String, byte[]>, Event> eachValid) {
+        return fill(prefix, events, poisonPct, seed, Map.of(), eachValid);
+    }
+
+    /** As above, with more producer settings (e.g. the key spread). */
+    private Stream fill(String prefix, int events, double poisonPct, int seed, Map<String, String> producerSettings,
+            BiConsumer<ConsumerRecord<String, byte[]>, Event> eachValid) {
         String topic = TestInfrastructure.createTopic(prefix, PARTITIONS);
-        progress("filling " + topic + " with " + events + " events, " + poisonPct + " % poison, seed " + seed);
-        runProducer(topic, Map.of("RATE_PER_SEC", "0", "DURATION", "0", "STREAMSRE_PRODUCER_MAX_EVENTS",
-                String.valueOf(events), "STREAMSRE_PRODUCER_SEED", String.valueOf(seed), "POISON_PCT",
-                String.valueOf(poisonPct)));
+        progress("filling " + topic + " with " + events + " events, " + poisonPct + " % poison, seed " + seed + " "
+                + producerSettings);
+        Map<String, String> env = new java.util.HashMap<>(Map.of("RATE_PER_SEC", "0", "DURATION", "0",
+                "STREAMSRE_PRODUCER_MAX_EVENTS", String.valueOf(events), "STREAMSRE_PRODUCER_SEED", String.valueOf(seed),
+                "POISON_PCT", String.valueOf(poisonPct)));
+        env.putAll(producerSettings);
+        runProducer(topic, env);
         Set<UUID> valid = new HashSet<>();
         long poison = 0;
         EventCodec codec = new EventCodec();
@@ -438,13 +506,30 @@ public final class PipelineBenchmark {
      * Drains {@code stream} with a fresh consumer group and DLQ topic into empty tables and verifies
      * every row (reviews, ledger, dlq_events) before returning the figures and the running consumer.
      */
+    /**
+     * The consumer's JVM settings: by default the image's own (Dockerfile.jvm's JAVA_TOOL_OPTIONS,
+     * which docker-compose and the README's run commands use too), so that
+     * the memory figure is the one users get; {@code CONSUMER_JVM_OPTIONS} replaces them for an
+     * experiment. Returns the description printed with the figures.
+     */
+    private String consumerJvm(String override) throws java.io.IOException {
+        if (!override.isBlank()) {
+            consumerOptions = List.of(override.trim().split("\\s+"));
+            return override.trim() + " (CONSUMER_JVM_OPTIONS)";
+        }
+        String dockerfile = Files.readString(Path.of("src/main/docker/Dockerfile.jvm"));
+        consumerEnvironment.put("JAVA_TOOL_OPTIONS", find(dockerfile, "(?m)^ENV JAVA_TOOL_OPTIONS=\"([^\"]*)\""));
+        consumerOptions = List.of();
+        return "the image's JAVA_TOOL_OPTIONS: " + consumerEnvironment.get("JAVA_TOOL_OPTIONS");
+    }
+
     private Drained drain(Stream stream, String jvmOptions) throws Exception {
         Pipeline pipeline = Pipeline.over(stream.topic(), PARTITIONS, "bench");
         checkpoint();
         progress(String.format("consumer draining %s (%,d events, %,d poison; JVM options: %s)", stream.topic(),
                 stream.events(), stream.poison(), jvmOptions));
         long started = System.nanoTime();
-        AppProcess consumer = pipeline.startConsumer(Map.of(), List.of(jvmOptions.trim().split("\\s+")));
+        AppProcess consumer = pipeline.startConsumer(consumerEnvironment, consumerOptions);
         Drained drained = null;
         try {
             awaitDrained(consumer, pipeline.group(), stream.topic());
