@@ -4,9 +4,6 @@ import dev.streamsre.it.AppProcess;
 import dev.streamsre.it.Pipeline;
 import dev.streamsre.it.PipelineState;
 import dev.streamsre.it.TestInfrastructure;
-import java.io.IOException;
-import java.net.HttpURLConnection;
-import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -117,15 +114,11 @@ public final class RollingRestart {
         progress(mode + ": starting " + CONSUMERS + " consumers and a producer at " + RATE_PER_SEC + "/s");
         try (Pipeline pipeline = Pipeline.fresh("rolling-" + mode, PARTITIONS)) {
             List<AppProcess> consumers = new ArrayList<>();
-            List<Integer> ports = new ArrayList<>();
             for (int i = 0; i < CONSUMERS; i++) {
                 consumers.add(pipeline.startConsumer(environment(mode, i)));
             }
             for (AppProcess consumer : consumers) {
-                ports.add(consumer.httpPort());
-            }
-            for (int port : ports) {
-                awaitReady(port, Duration.ofSeconds(60));
+                consumer.awaitReady(Duration.ofSeconds(60));
             }
             AppProcess producer = pipeline.start("producer", Map.of("KAFKA_TOPIC", pipeline.topic(),
                     "RATE_PER_SEC", String.valueOf(RATE_PER_SEC), "DURATION", "0"));
@@ -144,7 +137,7 @@ public final class RollingRestart {
                 }
                 AppProcess restarted = pipeline.startConsumer(environment(mode, i));
                 consumers.set(i, restarted);
-                awaitReady(restarted.httpPort(), Duration.ofSeconds(60));
+                restarted.awaitReady(Duration.ofSeconds(60));
                 Instant ready = Instant.now();
                 progress(String.format(Locale.ROOT, "%s: consumer %d restarted: exit after %.1f s, ready %.1f s later",
                         mode, i, seconds(Duration.between(stopAsked, exited)), seconds(Duration.between(exited, ready))));
@@ -250,22 +243,6 @@ public final class RollingRestart {
                     seconds(cost.groupStopped()), seconds(cost.restartingProcess()), seconds(cost.peers())));
         }
         return table.append('\n').toString();
-    }
-
-    private static void awaitReady(int port, Duration timeout) {
-        PipelineState.await("consumer on port " + port + " ready", timeout, () -> status(port) == 200);
-    }
-
-    private static int status(int port) {
-        try {
-            HttpURLConnection connection = (HttpURLConnection) URI.create("http://127.0.0.1:" + port + "/q/health/ready")
-                    .toURL().openConnection();
-            connection.setConnectTimeout(1000);
-            connection.setReadTimeout(2000);
-            return connection.getResponseCode();
-        } catch (IOException e) {
-            return -1;
-        }
     }
 
     private static Duration max(Duration a, Duration b) {

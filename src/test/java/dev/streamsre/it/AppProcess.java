@@ -141,6 +141,24 @@ public final class AppProcess implements AutoCloseable {
         return Integer.parseInt(matcher.group(1));
     }
 
+    /** Waits until {@code /q/health/ready} answers 200; fails with the process's output when it does not in time. */
+    public void awaitReady(Duration timeout) {
+        int port = httpPort();
+        PipelineState.await("ready on port " + port, timeout, () -> readinessStatus(port) == 200, this::output);
+    }
+
+    private static int readinessStatus(int port) {
+        try {
+            java.net.HttpURLConnection connection = (java.net.HttpURLConnection) java.net.URI
+                    .create("http://127.0.0.1:" + port + "/q/health/ready").toURL().openConnection();
+            connection.setConnectTimeout(1000);
+            connection.setReadTimeout(2000);
+            return connection.getResponseCode();
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
     static void sleep(long millis) {
         try {
             Thread.sleep(millis);
