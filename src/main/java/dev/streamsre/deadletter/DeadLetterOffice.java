@@ -1,5 +1,6 @@
 package dev.streamsre.deadletter;
 
+import dev.streamsre.consumer.ConsumerConfig;
 import dev.streamsre.observability.PipelineMetrics;
 import dev.streamsre.observability.PipelineMetrics.Result;
 import io.smallrye.mutiny.Uni;
@@ -48,14 +49,12 @@ public class DeadLetterOffice {
     /** Batches whose dead letters are still being sent: a graceful stop waits for them. */
     private final AtomicInteger unsettledBatches = new AtomicInteger();
 
-    /** @param logInterval {@code streamsre.consumer.dead-letter-log-interval}, defined in ConsumerConfig */
-    DeadLetterOffice(DeadLetterSender sender, DeadLetterStore store, PipelineMetrics metrics,
-            @ConfigProperty(name = "streamsre.consumer.dead-letter-log-interval") java.time.Duration logInterval,
+    DeadLetterOffice(DeadLetterSender sender, DeadLetterStore store, PipelineMetrics metrics, ConsumerConfig config,
             @ConfigProperty(name = "streamsre.dlq-topic") String dlqTopic) {
         this.sender = sender;
         this.store = store;
         this.metrics = metrics;
-        this.log = new DeadLetterLog(logInterval);
+        this.log = new DeadLetterLog(config.deadLetterLogInterval());
         this.dlqTopic = dlqTopic;
     }
 

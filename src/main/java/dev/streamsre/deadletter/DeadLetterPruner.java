@@ -1,6 +1,7 @@
 package dev.streamsre.deadletter;
 
 import dev.streamsre.Mode;
+import dev.streamsre.consumer.ConsumerConfig;
 import dev.streamsre.failure.ShutdownSignal;
 import dev.streamsre.observability.PipelineMetrics;
 import dev.streamsre.sink.ChunkedDelete;
@@ -34,12 +35,10 @@ public class DeadLetterPruner {
     private final Timer deleteTimer;
     private final Counter pruned;
 
-    /** @param retention {@code streamsre.consumer.dlq-retention}, defined (default, checks) in ConsumerConfig */
-    DeadLetterPruner(@ConfigProperty(name = "streamsre.mode") Mode mode,
-            @ConfigProperty(name = "streamsre.consumer.dlq-retention") Duration retention, Instance<Pool> pools,
+    DeadLetterPruner(@ConfigProperty(name = "streamsre.mode") Mode mode, ConsumerConfig config, Instance<Pool> pools,
             PipelineMetrics metrics, io.micrometer.core.instrument.MeterRegistry registry) {
         this.mode = mode;
-        this.retention = retention;
+        this.retention = config.dlqRetention();
         this.pools = pools;
         this.deleteTimer = metrics.query("prune_dlq");
         this.pruned = Counter.builder("dlq_pruned").description("dlq_events rows deleted past streamsre.consumer.dlq-retention")
