@@ -197,6 +197,30 @@ class EventCodecTest {
         assertReason(decode(VALID.replace(original, replacement)), RejectReason.INVALID_CHARACTER);
     }
 
+    /**
+     * The codec scans stored fields for NUL and lone surrogates only when the raw value holds a
+     * backslash. These are the other ways in, each of which must be refused before that scan.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+            "raw NUL byte in the text            | 00",
+            "raw control character in the text   | 01",
+            "UTF-8-encoded high surrogate        | EDA080",
+            "UTF-8-encoded low surrogate         | EDB080",
+            "CESU-8 surrogate pair               | EDA0BDEDB880"})
+    void unstorableCharactersWithoutAnEscapeAreRefusedToo(String description, String hex) {
+        byte[] inserted = java.util.HexFormat.of().parseHex(hex);
+        byte[] valid = VALID.getBytes(StandardCharsets.UTF_8);
+        int at = VALID.indexOf("good") + 2;
+        byte[] value = new byte[valid.length + inserted.length];
+        System.arraycopy(valid, 0, value, 0, at);
+        System.arraycopy(inserted, 0, value, at, inserted.length);
+        System.arraycopy(valid, at, value, at + inserted.length, valid.length - at);
+        DecodeResult result = codec.decode(value);
+        assertThat(result).as(description).isInstanceOf(DecodeResult.Rejected.class);
+        assertThat(((DecodeResult.Rejected) result).reason()).isIn(RejectReason.INVALID_JSON, RejectReason.INVALID_UTF8);
+    }
+
     @Test
     void aSurrogatePairIsOneValidCharacter() {
         assertThat(decode(VALID.replace("\"good\"", "\"\\ud83d\\ude00 emoji\""))).isInstanceOf(DecodeResult.Valid.class);
