@@ -243,8 +243,10 @@ class ConsumerIT {
             for (String ddl : List.of("ALTER TABLE reviews ADD COLUMN sneaky int", "CREATE TABLE sneaky (x int)",
                     "DROP TABLE dlq_events", "TRUNCATE reviews", "CREATE INDEX sneaky ON reviews (text)")) {
                 org.assertj.core.api.Assertions.assertThatThrownBy(() -> statement.execute(ddl)).as(ddl)
-                        .isInstanceOfSatisfying(java.sql.SQLException.class,
-                                e -> assertThat(e.getSQLState()).as(ddl + ": " + e.getMessage()).isEqualTo("42501"));
+                        .isInstanceOfSatisfying(java.sql.SQLException.class, e -> {
+                            assertThat(e.getSQLState()).as(ddl + ": " + e.getMessage()).isEqualTo("42501");
+                            System.out.printf("DML-only role: %s -> SQLSTATE %s, %s%n", ddl, e.getSQLState(), e.getMessage());
+                        });
             }
         }
         AppProcess migrate = pipeline.start("migrate", Map.of("DATABASE_URL", TestInfrastructure.ownerDatabaseUrl()));
