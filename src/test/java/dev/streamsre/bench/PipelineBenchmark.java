@@ -59,6 +59,10 @@ public final class PipelineBenchmark {
     /** Each target next to its figure, for the closing table. */
     private final List<String[]> targets = new ArrayList<>();
     private int latencyRunSeconds = LATENCY_RUN_SECONDS;
+    private final long started = System.nanoTime();
+    /** What this run is (for the run-time target) and its limit: the full run 15 min, --short 3 min, others none. */
+    private String mode = "full run";
+    private Duration runTimeLimit = Duration.ofMinutes(15);
     /** The consumer's JVM settings ({@link #consumerJvm}): environment and command-line options. */
     private final Map<String, String> consumerEnvironment = new java.util.TreeMap<>();
     private List<String> consumerOptions = List.of();
@@ -76,12 +80,14 @@ public final class PipelineBenchmark {
         boolean shortMode = Boolean.getBoolean("bench.short");
         PipelineBenchmark benchmark = new PipelineBenchmark();
         if (Integer.getInteger("bench.latency-runs", 0) > 0) {
+            benchmark.runTimeLimit = null;
             benchmark.consumerJvm(System.getProperty("bench.consumer-jvm-options", ""));
             benchmark.coldLatency(Integer.getInteger("bench.latency-runs"));
             benchmark.print();
             System.exit(0);
         }
         if (Boolean.getBoolean("bench.scale-out")) {
+            benchmark.runTimeLimit = null;
             benchmark.consumerJvm(System.getProperty("bench.consumer-jvm-options", ""));
             benchmark.scaleOut(Integer.getInteger("bench.events", 1_000_000));
             benchmark.print();
@@ -91,6 +97,12 @@ public final class PipelineBenchmark {
             // The consumer's figures on a fifth of the events, with a 30 s latency run: a check
             // after a change, in under 3 minutes. The producer and poison parts are the full run's.
             benchmark.latencyRunSeconds = SHORT_LATENCY_RUN_SECONDS;
+            benchmark.mode = "--short";
+            benchmark.runTimeLimit = Duration.ofMinutes(3);
+        }
+        if (!only.equals("all") || Boolean.getBoolean("bench.skip-producer") || System.getProperty("bench.events") != null) {
+            // A partial or resized run: its time says nothing about the full run's.
+            benchmark.runTimeLimit = null;
         }
         benchmark.run(Integer.getInteger("bench.events", shortMode ? 200_000 : 1_000_000),
                 Integer.getInteger("bench.producer-events", 1_000_000),
@@ -846,6 +858,12 @@ public final class PipelineBenchmark {
     }
 
     private void print() {
+        Duration took = Duration.ofNanos(System.nanoTime() - started);
+        String figure = String.format("%d min %02d s", took.toMinutes(), took.toSecondsPart());
+        results.put("benchmark run time", figure + " (the harness, after the build and bin/infra)");
+        if (runTimeLimit != null) {
+            target("run time <= " + runTimeLimit.toMinutes() + " min (" + mode + ")", figure, took.compareTo(runTimeLimit) <= 0);
+        }
         System.out.println();
         System.out.println("StreamSRE benchmark (" + Runtime.getRuntime().availableProcessors() + " cores)");
         results.forEach((name, value) -> System.out.printf("  %-32s %s%n", name, value));
