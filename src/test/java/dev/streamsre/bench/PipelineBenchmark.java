@@ -246,12 +246,7 @@ public final class PipelineBenchmark {
     /** One ceiling: {@code ddl} in a schema of its own, {@code sql} bound with the batch's arrays. */
     private double postgresCeiling(String name, String ddl, String sql, boolean withPositions, List<Event> events,
             List<int[]> positions, int distinct) throws Exception {
-        try (Connection connection = PipelineState.database(); Statement statement = connection.createStatement()) {
-            statement.execute("DROP SCHEMA IF EXISTS ceiling CASCADE");
-            statement.execute("CREATE SCHEMA ceiling");
-            statement.execute("SET search_path TO ceiling");
-            statement.execute(ddl);
-        }
+        createScratchSchema("ceiling", ddl);
         checkpoint();
         progress("PostgreSQL ceiling, " + name + ": " + events.size() + " rows, JDBC, transactions of " + CEILING_BATCH
                 + " over " + CEILING_CONNECTIONS + " connections");
@@ -299,9 +294,7 @@ public final class PipelineBenchmark {
         results.put("PostgreSQL ceiling, " + name, String.format("%,.0f events/s (%,d events in %.1f s; %,d rows verified)",
                 rate, events.size(), seconds, rows));
         progress(String.format("  %,.0f events/s", rate));
-        try (Connection connection = PipelineState.database(); Statement statement = connection.createStatement()) {
-            statement.execute("DROP SCHEMA ceiling CASCADE");
-        }
+        dropScratchSchema("ceiling");
         return rate;
     }
 
@@ -346,6 +339,22 @@ public final class PipelineBenchmark {
         }
     }
 
+    /** A schema of its own for a ceiling or the floor, made afresh, so that nothing of ours is in its way. */
+    private static void createScratchSchema(String name, String ddl) throws SQLException {
+        try (Connection connection = PipelineState.database(); Statement statement = connection.createStatement()) {
+            statement.execute("DROP SCHEMA IF EXISTS " + name + " CASCADE");
+            statement.execute("CREATE SCHEMA " + name);
+            statement.execute("SET search_path TO " + name);
+            statement.execute(ddl);
+        }
+    }
+
+    private static void dropScratchSchema(String name) throws SQLException {
+        try (Connection connection = PipelineState.database(); Statement statement = connection.createStatement()) {
+            statement.execute("DROP SCHEMA " + name + " CASCADE");
+        }
+    }
+
     // ---- PostgreSQL's own commit latency (the latency floor) ----
 
     /** Events per transaction of the floor: the consumer's mean batch at 5,000 events/s over 2 consumers (~16). */
@@ -367,19 +376,14 @@ public final class PipelineBenchmark {
      * (its disk's fsync under load), not the consumer's.
      */
     private Latency latencyFloor(int seconds) throws Exception {
-        try (Connection connection = PipelineState.database(); Statement statement = connection.createStatement()) {
-            statement.execute("DROP SCHEMA IF EXISTS latency_floor CASCADE");
-            statement.execute("CREATE SCHEMA latency_floor");
-            statement.execute("SET search_path TO latency_floor");
-            statement.execute(MINIMAL_SCHEMA);
-        }
+        createScratchSchema("latency_floor", MINIMAL_SCHEMA);
         progress(String.format("latency floor: PostgreSQL alone, %,d events/s for %d s in transactions of %d over %d connections",
                 FLOOR_EVENTS_PER_SECOND, seconds, FLOOR_BATCH, CEILING_CONNECTIONS));
         long intervalNanos = 1_000_000_000L * FLOOR_BATCH * CEILING_CONNECTIONS / FLOOR_EVENTS_PER_SECOND;
         long start = System.nanoTime() + 100_000_000L;
         long end = start + seconds * 1_000_000_000L;
         ExecutorService pool = Executors.newFixedThreadPool(CEILING_CONNECTIONS);
-        List<Future<long[]>> done = new ArrayList<>();
+        List<Future<List<Long>>> done = new ArrayList<>();
         for (int worker = 0; worker < CEILING_CONNECTIONS; worker++) {
             long offset = worker * intervalNanos / CEILING_CONNECTIONS;
             done.add(pool.submit(() -> {
@@ -401,19 +405,15 @@ public final class PipelineBenchmark {
                         }
                     }
                 }
-                return latencies.stream().mapToLong(Long::longValue).toArray();
+                return latencies;
             }));
         }
         List<Long> all = new ArrayList<>();
-        for (Future<long[]> future : done) {
-            for (long latency : future.get()) {
-                all.add(latency);
-            }
+        for (Future<List<Long>> future : done) {
+            all.addAll(future.get());
         }
         pool.shutdown();
-        try (Connection connection = PipelineState.database(); Statement statement = connection.createStatement()) {
-            statement.execute("DROP SCHEMA latency_floor CASCADE");
-        }
+        dropScratchSchema("latency_floor");
         Collections.sort(all);
         Latency floor = new Latency((long) all.size() * FLOOR_BATCH, all.get(all.size() / 2) / 1e9,
                 all.get(Math.min(all.size() - 1, (int) (all.size() * 0.99))) / 1e9);
