@@ -2,6 +2,7 @@ package dev.streamsre.consumer;
 
 import dev.streamsre.event.DecodeResult;
 import dev.streamsre.event.EventCodec;
+import dev.streamsre.event.EventLimits;
 import dev.streamsre.sink.PendingEvent;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -41,6 +42,12 @@ final class BatchTriage {
 
     BatchTriage(EventCodec codec) {
         this.codec = codec;
+    }
+
+    /** The triage with the record limits the consumer is configured with. */
+    static BatchTriage of(ConsumerConfig config) {
+        return new BatchTriage(new EventCodec(new EventLimits(config.maxEventBytes(), config.maxKeyLength(),
+                config.maxReviewIdLength(), config.maxTextLength())));
     }
 
     /** One verdict per record, in the records' order. */

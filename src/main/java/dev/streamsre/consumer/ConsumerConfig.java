@@ -133,6 +133,16 @@ public interface ConsumerConfig {
     @WithDefault("5s")
     Duration freshnessThreshold();
 
+    /**
+     * Synthetic events the consumer decodes and writes, in transactions it rolls back, before it
+     * starts polling Kafka, so that the first real records meet a loaded, compiled processing path
+     * and open, prepared database connections. 0 turns the warm-up off.
+     */
+    @Min(value = 0, message = "must be 0 (no warm-up) or a positive number of events, got ${validatedValue}")
+    @Max(value = 100_000, message = "must be at most 100000 (a warm-up delays the start), got ${validatedValue}")
+    @WithDefault("4000")
+    int warmUpEvents();
+
     /** How often consumer_lag and consumer_lag_seconds are sampled (Quarkus scheduler syntax: 10s, 1m). */
     @WithDefault("10s")
     String lagSampleInterval();

@@ -4,8 +4,6 @@ import dev.streamsre.Mode;
 import dev.streamsre.deadletter.Condemned;
 import dev.streamsre.deadletter.DeadLetterOffice;
 import dev.streamsre.deadletter.DeadLetterStore;
-import dev.streamsre.event.EventCodec;
-import dev.streamsre.event.EventLimits;
 import dev.streamsre.failure.PoisonRecordException;
 import dev.streamsre.failure.ShutdownSignal;
 import dev.streamsre.observability.PipelineMetrics;
@@ -63,8 +61,7 @@ public class EventConsumer {
     private final long freshnessThresholdMillis;
 
     EventConsumer(IsolatingWriter writer, DeadLetterOffice deadLetters, ConsumerConfig config, PipelineMetrics metrics) {
-        this.triage = new BatchTriage(new EventCodec(new EventLimits(config.maxEventBytes(), config.maxKeyLength(),
-                config.maxReviewIdLength(), config.maxTextLength())));
+        this.triage = BatchTriage.of(config);
         this.writer = writer;
         this.deadLetters = deadLetters;
         this.metrics = metrics;

@@ -163,12 +163,22 @@ public class ReviewSink {
     public Uni<Boolean> acceptsWrites() {
         PendingEvent probe = new PendingEvent(Event.reviewCreated(UUID.randomUUID(), PROBE_KEY, Instant.now(),
                 new ReviewData(PROBE_KEY + ":" + UUID.randomUUID(), ReviewData.MIN_RATING, "")), 0, -1);
-        return pool().withConnection(connection -> connection.begin()
-                        .chain(transaction -> insertBatch(connection, List.of(probe))
-                                .onTermination().call(transaction::rollback)))
-                .map(batch -> true)
+        return rehearse(List.of(probe))
+                .map(done -> true)
                 .ifNoItem().after(PROBE_TIMEOUT).recoverWithItem(false)
                 .onFailure().recoverWithItem(false);
+    }
+
+    /**
+     * Runs the consumer's batch statement for these events on one pooled connection, in a
+     * transaction that is rolled back: nothing is left behind. The probe write above and the
+     * start-up warm-up use it; it fails when the database does.
+     */
+    public Uni<Void> rehearse(List<PendingEvent> events) {
+        return pool().withConnection(connection -> connection.begin()
+                        .chain(transaction -> insertBatch(connection, events)
+                                .onTermination().call(transaction::rollback)))
+                .replaceWithVoid();
     }
 
     private Uni<Batch> insertBatch(SqlConnection connection, List<PendingEvent> events) {

@@ -181,9 +181,24 @@ public final class PipelineBenchmark {
     }
 
     private String runProducer(String topic, Map<String, String> environment) {
+        return runProducer(topic, environment, AppProcess.DEFAULT_JVM_OPTIONS);
+    }
+
+    /**
+     * A latency run's load: 5,000 events/s from a fresh producer with the image's JVM settings, as
+     * a producer pod runs. (A default JVM, compiling with C2 in its first seconds, took CPU from the
+     * consumer just when the consumer was coldest.)
+     */
+    private void runLatencyProducer(String topic, int seconds) throws java.io.IOException {
+        Map<String, String> env = new java.util.HashMap<>(Map.of("RATE_PER_SEC", "5000", "DURATION", seconds + "s"));
+        env.put("JAVA_TOOL_OPTIONS", imageJavaToolOptions());
+        runProducer(topic, env, List.of());
+    }
+
+    private String runProducer(String topic, Map<String, String> environment, List<String> jvmOptions) {
         Map<String, String> env = new java.util.HashMap<>(environment);
         env.put("KAFKA_TOPIC", topic);
-        AppProcess producer = AppProcess.start("producer", env);
+        AppProcess producer = AppProcess.start("producer", env, jvmOptions);
         int exit = producer.awaitExit(Duration.ofMinutes(10));
         if (exit != 0) {
             throw new IllegalStateException("producer failed:\n" + producer.output());
@@ -455,12 +470,12 @@ public final class PipelineBenchmark {
                 checkpoint();
                 Latency floor = latencyFloor(COLD_FLOOR_SECONDS);
                 checkpoint();
-                progress("cold-start latency run " + run + " of " + runs + ": fresh consumer, then 5,000 events/s for "
+                progress("cold-start latency run " + run + " of " + runs + ": fresh consumer, then a fresh producer at 5,000 events/s for "
                         + LATENCY_RUN_SECONDS + " s");
                 AppProcess consumer = pipeline.startConsumer(consumerEnvironment, consumerOptions);
                 consumer.awaitReady(Duration.ofSeconds(60));
                 Timestamp since = new Timestamp(System.currentTimeMillis());
-                runProducer(topic, Map.of("RATE_PER_SEC", "5000", "DURATION", LATENCY_RUN_SECONDS + "s"));
+                runLatencyProducer(topic, LATENCY_RUN_SECONDS);
                 PipelineState.await("latency run drained", Duration.ofMinutes(2),
                         () -> PipelineState.lag(pipeline.group(), topic, PARTITIONS) == 0);
                 Latency whole = latency(since, 0, LATENCY_RUN_SECONDS);
@@ -556,7 +571,7 @@ public final class PipelineBenchmark {
             checkpoint();
             progress("latency: producer at 5,000 events/s for " + latencyRunSeconds + " s into the caught-up consumer");
             Timestamp since = new Timestamp(System.currentTimeMillis());
-            runProducer(main.topic(), Map.of("RATE_PER_SEC", "5000", "DURATION", latencyRunSeconds + "s"));
+            runLatencyProducer(main.topic(), latencyRunSeconds);
             PipelineState.await("latency run drained", Duration.ofMinutes(2),
                     () -> PipelineState.lag(drained.group(), main.topic(), PARTITIONS) == 0);
             // The whole run, its steady state, and p99 per 15 s window: the first part of the run is
@@ -678,10 +693,15 @@ public final class PipelineBenchmark {
             consumerOptions = List.of(override.trim().split("\\s+"));
             return override.trim() + " (CONSUMER_JVM_OPTIONS)";
         }
-        String dockerfile = Files.readString(Path.of("src/main/docker/Dockerfile.jvm"));
-        consumerEnvironment.put("JAVA_TOOL_OPTIONS", find(dockerfile, "(?m)^ENV JAVA_TOOL_OPTIONS=\"([^\"]*)\""));
+        consumerEnvironment.put("JAVA_TOOL_OPTIONS", imageJavaToolOptions());
         consumerOptions = List.of();
         return "the image's JAVA_TOOL_OPTIONS: " + consumerEnvironment.get("JAVA_TOOL_OPTIONS");
+    }
+
+    /** The image's JVM settings: Dockerfile.jvm's JAVA_TOOL_OPTIONS. */
+    private static String imageJavaToolOptions() throws java.io.IOException {
+        String dockerfile = Files.readString(Path.of("src/main/docker/Dockerfile.jvm"));
+        return find(dockerfile, "(?m)^ENV JAVA_TOOL_OPTIONS=\"([^\"]*)\"");
     }
 
     /**

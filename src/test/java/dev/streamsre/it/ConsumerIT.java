@@ -237,6 +237,22 @@ class ConsumerIT {
     }
 
     @Test
+    void theWarmUpRunsBeforeTheFirstRecordAndLeavesNothingBehind() {
+        pipeline.produce(500, 0, 0);
+        Pipeline.Expected expected = pipeline.expected();
+        AppProcess consumer = pipeline.startConsumer(Map.of());
+        pipeline.awaitDrained(expected);
+        pipeline.assertExactly(expected);
+        String output = consumer.output();
+        int warmUp = output.indexOf("warm-up: 4000 synthetic events decoded and written in rolled-back transactions");
+        assertThat(warmUp).as(output).isNotNegative();
+        assertThat(warmUp).as("the warm-up ends before the connector's first record").isLessThan(output.indexOf("SRMSG18256"));
+        // Rolled back: the synthetic events are in neither table, and the ledger holds exactly the real ones.
+        assertThat(PipelineState.count("SELECT count(*) FROM reviews WHERE user_key = 'streamsre-warm-up'")).isZero();
+        assertThat(PipelineState.count("SELECT count(*) FROM processed_events")).isEqualTo(expected.events().size());
+    }
+
+    @Test
     void theAppsRoleWritesItsTablesButCannotChangeTheSchemaAndMigrateModeMigratesAsTheOwner() throws Exception {
         // Every consumer of these tests drains as this DML-only role; here is what it may not do.
         try (java.sql.Connection app = PipelineState.databaseAsApp(); java.sql.Statement statement = app.createStatement()) {
@@ -264,6 +280,10 @@ class ConsumerIT {
         AppProcess tooLong = pipeline.startConsumer(Map.of("STREAMSRE_CONSUMER_MAX_KEY_LENGTH", "3000"));
         assertThat(tooLong.awaitExit(Duration.ofSeconds(60))).isEqualTo(1);
         assertThat(tooLong.output()).contains("streamsre.consumer.max-key-length must be between 1 and 880");
+
+        AppProcess negative = pipeline.startConsumer(Map.of("STREAMSRE_CONSUMER_WARM_UP_EVENTS", "-1"));
+        assertThat(negative.awaitExit(Duration.ofSeconds(60))).isEqualTo(1);
+        assertThat(negative.output()).contains("streamsre.consumer.warm-up-events must be 0 (no warm-up)");
     }
 
     @Test
