@@ -76,6 +76,13 @@ class FailureHandlingIT {
             }
             records.add(new ProducerRecord<>(topic, null, poison.key(), poison.value(), poison.headers()));
         }
+        // A valid event dressed as a CloudEvent by its headers, which any producer can set, lands as the
+        // event it is (a CloudEvents reader in the connector stopped its partition for good).
+        String dressed = UUID.randomUUID().toString();
+        records.add(new ProducerRecord<>(topic, null, bytes("user:dressed"),
+                bytes(event(dressed, "user:dressed", "review-" + dressed, 5)),
+                List.of(new RecordHeader("content-type", bytes("application/cloudevents+json")))));
+        validIds.add(dressed);
         TestInfrastructure.send(records);
 
         // A long log window: within it, each reason gets one WARN line however many records it condemns.
@@ -580,6 +587,13 @@ class FailureHandlingIT {
         corpus.add(new Poison("3,000 headers", bytes("poison:many-headers"), bytes("{many"), "invalid_json", many));
         corpus.add(new Poison("a 200 KB header", bytes("poison:huge-header"), bytes("{huge"), "invalid_json",
                 List.of(new RecordHeader("huge", new byte[200_000]))));
+        // Headers that make a CloudEvents reader take over: the record is still read as what it is.
+        corpus.add(new Poison("CloudEvents structured-mode content type", bytes("poison:ce-structured"), bytes("{ce"),
+                "invalid_json", List.of(new RecordHeader("content-type", bytes("application/cloudevents+json")))));
+        corpus.add(new Poison("CloudEvents binary-mode headers, a time that is none", bytes("poison:ce-binary"),
+                bytes("{ce-binary"), "invalid_json", List.of(new RecordHeader("ce_specversion", bytes("1.0")),
+                        new RecordHeader("ce_id", bytes("1")), new RecordHeader("ce_source", bytes("::not a uri")),
+                        new RecordHeader("ce_type", bytes("t")), new RecordHeader("ce_time", bytes("yesterday")))));
         return corpus;
     }
 
