@@ -121,6 +121,8 @@ public class EventConsumer {
             List<WriteResult> results, List<DeadLetterStore.Landed> replaysLanded) {
         List<Condemned> condemned = new ArrayList<>();
         int written = 0;
+        int landed = 0;
+        int duplicates = 0;
         int late = 0;
         // The batch's rows are committed by now: one clock reading for all of them.
         long lateBefore = System.currentTimeMillis() - freshnessThresholdMillis;
@@ -132,10 +134,13 @@ public class EventConsumer {
                 if (result instanceof WriteResult.Refused refused) {
                     condemned.add(new Condemned(record, refused.reason(), write.event().event().eventId()));
                 } else {
-                    boolean landed = result instanceof WriteResult.Landed;
-                    metrics.processed(landed ? Result.SUCCESS : Result.DUPLICATE, 1);
-                    if (landed && write.event().event().ts().toEpochMilli() < lateBefore) {
-                        late++;
+                    if (!(result instanceof WriteResult.Landed)) {
+                        duplicates++;
+                    } else {
+                        landed++;
+                        if (write.event().event().ts().toEpochMilli() < lateBefore) {
+                            late++;
+                        }
                     }
                     DeadLetterStore.Landed replay = DeadLetterOffice.replayOf(record);
                     if (replay != null) {
@@ -146,9 +151,12 @@ public class EventConsumer {
                 condemned.add(new Condemned(record, new PoisonRecordException(reject.rejection().reason().code(),
                         reject.rejection().detail()), null));
             } else {
-                metrics.processed(Result.DUPLICATE, 1);
+                duplicates++;
             }
         }
+        // Counted per batch: a counter increment per event was 2 % of the consumer's allocation.
+        metrics.processed(Result.SUCCESS, landed);
+        metrics.processed(Result.DUPLICATE, duplicates);
         metrics.late(late);
         return condemned;
     }

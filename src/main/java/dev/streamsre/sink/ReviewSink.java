@@ -204,7 +204,7 @@ public class ReviewSink {
         }
         Tuple arguments = Tuple.tuple(List.of(eventIds, reviewIds, userKeys, ratings, texts, createdAt, partitions, offsets));
         return timed(insertBatchTimer, () -> connection.preparedQuery(INSERT_BATCH).execute(arguments)).map(rows -> {
-            Set<UUID> accepted = new HashSet<>();
+            Set<UUID> accepted = new HashSet<>(rows.size() * 2);
             Set<UUID> notLanded = new HashSet<>();
             for (Row row : rows) {
                 UUID id = row.getUUID(0);
@@ -222,7 +222,7 @@ public class ReviewSink {
      * review_id conflicts, and removes the conflicts from the ledger. Runs only when needed.
      */
     private Uni<Map<UUID, WriteOutcome>> resolveNotLanded(SqlConnection connection, List<PendingEvent> events, Batch batch) {
-        Map<UUID, WriteOutcome> outcomes = new HashMap<>();
+        Map<UUID, WriteOutcome> outcomes = new HashMap<>(batch.accepted.size() * 2);
         batch.accepted.forEach(id -> outcomes.put(id, WriteOutcome.LANDED));
         if (batch.notLanded.isEmpty()) {
             return Uni.createFrom().item(outcomes);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.List;
 import java.util.UUID;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
@@ -38,7 +39,10 @@ class EventCodecFuzzTest {
 
     @Property(tries = 500)
     void anyWellFormedEventRoundTrips(@ForAll("events") Event event) {
-        assertThat(codec.decode(codec.encode(event))).isEqualTo(new DecodeResult.Valid(event));
+        byte[] encoded = codec.encode(event);
+
+        assertThat(codec.decode(encoded)).isEqualTo(new DecodeResult.Valid(event));
+        assertThat(EventCodec.isCommonShape(encoded)).as("read by the streaming reader").isTrue();
     }
 
     @Property(tries = 500)
@@ -86,6 +90,53 @@ class EventCodecFuzzTest {
                         default -> concat(slice(original, 0, end), slice(original, at, original.length));
                     };
                 });
+    }
+
+    @Property(tries = 3000)
+    void theStreamingReaderAndTheTreeGiveTheSameAnswerForMutatedEvents(@ForAll("mutatedEvents") byte[] value) {
+        assertThat(codec.decode(value, true)).isEqualTo(codec.decode(value, false));
+    }
+
+    @Property(tries = 3000)
+    void theStreamingReaderAndTheTreeGiveTheSameAnswerForReshapedEvents(@ForAll("reshapedEvents") String value) {
+        byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
+
+        assertThat(codec.decode(bytes, true)).as(value).isEqualTo(codec.decode(bytes, false));
+    }
+
+    @Property(tries = 1000)
+    void theStreamingReaderAndTheTreeGiveTheSameAnswerForRandomBytes(@ForAll @Size(max = 300) byte[] value) {
+        assertThat(codec.decode(value, true)).isEqualTo(codec.decode(value, false));
+    }
+
+    /**
+     * Events as a producer with other ideas might write them: each field of the event (or a new
+     * one) repeated, dropped, given another JSON value, or the value followed by something.
+     */
+    @Provide
+    Arbitrary<String> reshapedEvents() {
+        List<String> fields = List.of("\"schema_version\":1", "\"event_type\":\"review_created\"",
+                "\"event_id\":\"7b7f6a52-8a55-4e0e-9d6b-1d2e3f4a5b6c\"", "\"key\":\"user:1\"",
+                "\"ts\":\"2026-11-24T10:15:30.123Z\"", "\"payload\":{PAYLOAD}", "\"extra\":0");
+        List<String> payload = List.of("\"review_id\":\"rev-1\"", "\"rating\":4", "\"text\":\"good\"", "\"note\":\"x\"");
+        List<String> values = List.of("null", "true", "0", "1", "5", "-1", "1.0", "1e0", "4.5", "2147483648",
+                "99999999999999999999", "\"\"", "\" \"", "\"1\"", "\"user:2\"", "\"review_created\"", "[]", "[1]", "{}",
+                "{\"rating\":4}", "\"a\\u0000b\"", "\"\\ud800\"", "\"2026-11-24T10:15:30Z\"", "\"x\\\"y\"");
+        Arbitrary<String> member = Arbitraries.oneOf(Arbitraries.of(fields),
+                Combinators.combine(Arbitraries.of(fields), Arbitraries.of(values))
+                        .as((field, value) -> field.substring(0, field.indexOf(':') + 1) + value));
+        Arbitrary<String> payloadMember = Arbitraries.oneOf(Arbitraries.of(payload),
+                Combinators.combine(Arbitraries.of(payload), Arbitraries.of(values))
+                        .as((field, value) -> field.substring(0, field.indexOf(':') + 1) + value));
+        // Either any members, or the event's own in any order (valid, unless another part changes it).
+        Arbitrary<String> payloads = Arbitraries.oneOf(payloadMember.list().ofMinSize(0).ofMaxSize(5),
+                Arbitraries.shuffle(payload.subList(0, 3))).map(list -> String.join(",", list));
+        Arbitrary<String> trailers = Arbitraries.of("", "", "", " ", "\n", "{}", "x", "]", "}", ",", "1", "/* c */");
+        Arbitrary<List<String>> memberLists = Arbitraries.oneOf(member.list().ofMinSize(0).ofMaxSize(8),
+                Arbitraries.shuffle(fields.subList(0, 6)));
+        return Combinators.combine(memberLists, payloads, trailers)
+                .as((members, payloadText, trailer) -> "{" + String.join(",", members).replace("PAYLOAD", payloadText)
+                        + "}" + trailer);
     }
 
     @Property(tries = 200)
