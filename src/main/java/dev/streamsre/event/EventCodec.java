@@ -15,7 +15,10 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
@@ -350,18 +353,44 @@ public final class EventCodec {
      *                     Without one, the per-character scan of the stored fields (4 % of the
      *                     consumer's CPU in a profile of a million-event drain) has nothing to find.
      */
-    private record RawShape(boolean nonAscii, boolean parsesAsUtf8, boolean hasEscapes) {
+    record RawShape(boolean nonAscii, boolean parsesAsUtf8, boolean hasEscapes) {
 
+        /** A value's bytes read eight at a time, in the order of a long's bits. */
+        private static final VarHandle WORDS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+        private static final long ONES = 0x0101010101010101L;
+        private static final long HIGH_BITS = 0x8080808080808080L;
+        private static final long BACKSLASHES = 0x5C5C5C5C5C5C5C5CL;
+
+        /**
+         * Eight bytes per step, as a long (the bit tricks below): a byte-by-byte loop was 10 % of the
+         * consumer's CPU under the image's C1-only JIT, which does not vectorise it.
+         */
         static RawShape of(byte[] value) {
-            boolean nonAscii = false;
-            boolean zeroByte = false;
-            boolean backslash = false;
-            for (byte b : value) {
+            long highBits = 0;
+            long zeroBytes = 0;
+            long backslashes = 0;
+            int i = 0;
+            for (; i + Long.BYTES <= value.length; i += Long.BYTES) {
+                long word = (long) WORDS.get(value, i);
+                highBits |= word;
+                zeroBytes |= zeroByteIn(word);
+                backslashes |= zeroByteIn(word ^ BACKSLASHES);
+            }
+            boolean nonAscii = (highBits & HIGH_BITS) != 0;
+            boolean zeroByte = zeroBytes != 0;
+            boolean backslash = backslashes != 0;
+            for (; i < value.length; i++) {
+                byte b = value[i];
                 nonAscii |= b < 0;
                 zeroByte |= b == 0;
                 backslash |= b == '\\';
             }
             return new RawShape(nonAscii, value[0] == '{' && !zeroByte, backslash);
+        }
+
+        /** Non-zero exactly when one of the word's eight bytes is zero (the usual SWAR test). */
+        private static long zeroByteIn(long word) {
+            return (word - ONES) & ~word & HIGH_BITS;
         }
     }
 

@@ -12,6 +12,7 @@ import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
+import net.jqwik.api.Tuple;
 import net.jqwik.api.constraints.Size;
 
 /**
@@ -137,6 +138,31 @@ class EventCodecFuzzTest {
         return Combinators.combine(memberLists, payloads, trailers)
                 .as((members, payloadText, trailer) -> "{" + String.join(",", members).replace("PAYLOAD", payloadText)
                         + "}" + trailer);
+    }
+
+    @Property(tries = 3000)
+    void theEightBytesAtATimeScanSeesWhatAByteByByteScanSees(@ForAll("scannedBytes") byte[] value) {
+        boolean nonAscii = false;
+        boolean zeroByte = false;
+        boolean backslash = false;
+        for (byte b : value) {
+            nonAscii |= b < 0;
+            zeroByte |= b == 0;
+            backslash |= b == '\\';
+        }
+
+        assertThat(EventCodec.RawShape.of(value))
+                .isEqualTo(new EventCodec.RawShape(nonAscii, value[0] == '{' && !zeroByte, backslash));
+    }
+
+    /** Mostly plain bytes, with the few the scan looks for (and their neighbours in value) at any place. */
+    @Provide
+    Arbitrary<byte[]> scannedBytes() {
+        Arbitrary<Byte> special = Arbitraries.of((byte) 0, (byte) 1, (byte) '\\', (byte) ('\\' + 1), (byte) ('\\' - 1),
+                (byte) 0x7F, (byte) 0x80, (byte) 0xFF, (byte) '{');
+        Arbitrary<Byte> plain = Arbitraries.bytes().between((byte) 0x20, (byte) 0x7E).filter(b -> b != '\\');
+        return Arbitraries.frequencyOf(Tuple.of(1, special), Tuple.of(12, plain)).array(byte[].class).ofMinSize(1)
+                .ofMaxSize(40);
     }
 
     @Property(tries = 200)
