@@ -2,6 +2,9 @@ package dev.streamsre.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.streamsre.event.Event;
+import dev.streamsre.event.EventCodec;
+import dev.streamsre.event.ReviewData;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -83,6 +86,11 @@ class FailureHandlingIT {
                 bytes(event(dressed, "user:dressed", "review-" + dressed, 5)),
                 List.of(new RecordHeader("content-type", bytes("application/cloudevents+json")))));
         validIds.add(dressed);
+        // Text beyond ASCII (two, three and four bytes in UTF-8) and escapes land exactly as sent.
+        Event wide = Event.reviewCreated(UUID.randomUUID(), "user:zo\u00eb-\u2603", Instant.parse("2026-12-02T10:00:00.123456Z"),
+                new ReviewData("r\u00e9v-" + UUID.randomUUID(), 2, "caf\u00e9 \"quoted\" \\ \ud83d\ude00 \u65e5\u672c\ttab"));
+        records.add(new ProducerRecord<>(topic, bytes(wide.key()), new EventCodec().encode(wide)));
+        validIds.add(wide.eventId().toString());
         TestInfrastructure.send(records);
 
         // A long log window: within it, each reason gets one WARN line however many records it condemns.
@@ -97,6 +105,17 @@ class FailureHandlingIT {
 
         assertThat(PipelineState.uuids("SELECT event_id FROM reviews"))
                 .containsExactlyInAnyOrderElementsOf(validIds.stream().map(UUID::fromString).toList());
+        try (Connection database = PipelineState.database(); var query = database.prepareStatement(
+                "SELECT user_key, review_id, rating, text, created_at FROM reviews WHERE event_id = ?")) {
+            query.setObject(1, wide.eventId());
+            ResultSet row = query.executeQuery();
+            assertThat(row.next()).isTrue();
+            assertThat(row.getString("user_key")).isEqualTo(wide.key());
+            assertThat(row.getString("review_id")).isEqualTo(wide.payload().reviewId());
+            assertThat(row.getInt("rating")).isEqualTo(wide.payload().rating());
+            assertThat(row.getString("text")).isEqualTo(wide.payload().text());
+            assertThat(row.getObject("created_at", java.time.OffsetDateTime.class).toInstant()).isEqualTo(wide.ts());
+        }
         List<ConsumerRecord<byte[], byte[]>> dead = TestInfrastructure.readAllRaw(dlqTopic);
         assertThat(dead).hasSize(corpus.size());
         Map<String, Map<String, Object>> rows = dlqRowsBySource();
