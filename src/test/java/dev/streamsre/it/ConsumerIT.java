@@ -253,6 +253,21 @@ class ConsumerIT {
     }
 
     @Test
+    void aWarmUpThatCannotRunStepsAsideAndTheConsumerStartsWithoutIt() {
+        pipeline.produce(200, 0, 0);
+        // Keys of at most 5 characters: the consumer's own limits refuse every ordinary event, the
+        // warm-up's synthetic ones included, and every real one is a dead letter.
+        AppProcess consumer = pipeline.startConsumer(Map.of("STREAMSRE_CONSUMER_MAX_KEY_LENGTH", "5"));
+        consumer.awaitReady(Duration.ofSeconds(60));
+        pipeline.awaitDrained(new Pipeline.Expected(Set.of(), 200, 200));
+
+        assertThat(consumer.output()).as(consumer.output()).contains("warm-up stopped after")
+                .contains("the consumer's own limits refuse 4000 of 4000 ordinary events")
+                .doesNotContain("warm-up: 4000 synthetic events decoded");
+        assertThat(PipelineState.count("SELECT count(*) FROM dlq_events WHERE reason = 'field_too_long'")).isEqualTo(200);
+    }
+
+    @Test
     void theAppsRoleWritesItsTablesButCannotChangeTheSchemaAndMigrateModeMigratesAsTheOwner() throws Exception {
         // Every consumer of these tests drains as this DML-only role; here is what it may not do.
         try (java.sql.Connection app = PipelineState.databaseAsApp(); java.sql.Statement statement = app.createStatement()) {
