@@ -134,13 +134,13 @@ public class EventConsumer {
                 if (result instanceof WriteResult.Refused refused) {
                     condemned.add(new Condemned(record, refused.reason(), write.event().event().eventId()));
                 } else {
-                    if (!(result instanceof WriteResult.Landed)) {
-                        duplicates++;
-                    } else {
+                    if (result instanceof WriteResult.Landed) {
                         landed++;
                         if (write.event().event().ts().toEpochMilli() < lateBefore) {
                             late++;
                         }
+                    } else {
+                        duplicates++;
                     }
                     DeadLetterStore.Landed replay = DeadLetterOffice.replayOf(record);
                     if (replay != null) {

@@ -4,9 +4,9 @@ import static dev.streamsre.event.DecodeResult.rejected;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -63,6 +63,13 @@ public final class EventCodec {
     private static final JsonFactory COMMON_SHAPE = MAPPER.getFactory().rebuild()
             .disable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .build();
+
+    /** The event's fields as {@link #readCommonShape} reads them: name and the JSON type taken for it. */
+    private static final List<Map.Entry<String, Class<?>>> EVENT_FIELDS = List.of(Map.entry("schema_version", Integer.class),
+            Map.entry("event_type", String.class), Map.entry("event_id", String.class), Map.entry("key", String.class),
+            Map.entry("ts", String.class), Map.entry("payload", Object[].class));
+    private static final List<Map.Entry<String, Class<?>>> PAYLOAD_FIELDS = List.of(Map.entry("review_id", String.class),
+            Map.entry("rating", Integer.class), Map.entry("text", String.class));
 
     private final EventLimits limits;
 
@@ -157,13 +164,6 @@ public final class EventCodec {
     static boolean isCommonShape(byte[] value) {
         return readCommonShape(value) != null;
     }
-
-    /** The event's fields as {@link #readCommonShape} reads them: name and the JSON type taken for it. */
-    private static final List<Map.Entry<String, Class<?>>> EVENT_FIELDS = List.of(Map.entry("schema_version", Integer.class),
-            Map.entry("event_type", String.class), Map.entry("event_id", String.class), Map.entry("key", String.class),
-            Map.entry("ts", String.class), Map.entry("payload", Object[].class));
-    private static final List<Map.Entry<String, Class<?>>> PAYLOAD_FIELDS = List.of(Map.entry("review_id", String.class),
-            Map.entry("rating", Integer.class), Map.entry("text", String.class));
 
     /**
      * Reads the members of the object the parser is in into {@code slots}, one per field: a string,
