@@ -185,7 +185,9 @@ public final class EventCodec {
             Object read = switch (token) {
                 case VALUE_STRING -> parser.getText();
                 case VALUE_NUMBER_INT -> parser.getNumberType() == JsonParser.NumberType.INT ? parser.getIntValue() : null;
-                case START_OBJECT -> payload != null && readMembers(parser, PAYLOAD_FIELDS, payload, null) ? payload : null;
+                // Only the payload's slot takes an object; anything else nested is the tree's to judge.
+                case START_OBJECT -> fields.get(slot).getValue() == Object[].class
+                        && readMembers(parser, PAYLOAD_FIELDS, payload, null) ? payload : null;
                 default -> null;
             };
             if (read == null || !fields.get(slot).getValue().isInstance(read)) {
