@@ -170,7 +170,7 @@ public class DeadLetterRecorder {
         }
         try {
             JsonNode id = JSON.readTree(payload).get("event_id");
-            return id != null && id.isTextual() ? UUID.fromString(id.asText()) : null;
+            return id != null && id.isTextual() ? EventCodec.parseCanonicalUuid(id.asText()) : null;
         } catch (IOException | IllegalArgumentException e) {
             return null;
         }

@@ -267,11 +267,10 @@ public final class EventCodec {
         if (eventIdText.rejection != null) {
             return eventIdText.rejection;
         }
-        UUID eventId;
-        try {
-            eventId = UUID.fromString(eventIdText.value);
-        } catch (IllegalArgumentException e) {
-            return rejected(RejectReason.INVALID_FIELD, "event_id '" + abbreviate(eventIdText.value) + "' is not a UUID");
+        UUID eventId = parseCanonicalUuid(eventIdText.value);
+        if (eventId == null) {
+            return rejected(RejectReason.INVALID_EVENT_ID, "event_id '" + abbreviate(eventIdText.value)
+                    + "' is not a UUID in canonical form (36 characters, lowercase hex, 8-4-4-4-12)");
         }
         Field<String> key = storedText(fields.key(), "key", limits.maxKeyLength(), true, hasEscapes);
         if (key.rejection != null) {
@@ -431,6 +430,44 @@ public final class EventCodec {
         }
         long epochDay = LocalDate.of(year, month, day).toEpochDay();
         return Instant.ofEpochSecond(epochDay * 86_400 + hour * 3_600L + minute * 60L + second, nanos);
+    }
+
+    /**
+     * The UUID written as {@code text}, or null unless {@code text} is its canonical form: exactly
+     * 36 characters, lowercase hex digits in groups of 8-4-4-4-12. {@link UUID#fromString} is not a
+     * validator: it accepts groups of any length up to 36 characters in all, so {@code 1-1-1-1-1}
+     * and {@code 1-1-1-1-1000000000001} are the same UUID to it, and two distinct event ids would
+     * share one ledger row (the second silently counted as a duplicate). Uppercase is refused for
+     * the same reason: {@code A} and {@code a} would name one id. With one spelling per UUID,
+     * distinct accepted strings are distinct ids.
+     */
+    public static UUID parseCanonicalUuid(String text) {
+        if (text.length() != 36) {
+            return null;
+        }
+        long most = 0;
+        long least = 0;
+        int digits = 0;
+        for (int i = 0; i < 36; i++) {
+            char c = text.charAt(i);
+            if (i == 8 || i == 13 || i == 18 || i == 23) {
+                if (c != '-') {
+                    return null;
+                }
+                continue;
+            }
+            int value = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+            if (value < 0) {
+                return null;
+            }
+            if (digits < 16) {
+                most = most << 4 | value;
+            } else {
+                least = least << 4 | value;
+            }
+            digits++;
+        }
+        return new UUID(most, least);
     }
 
     /** Whether PostgreSQL stores the instant as it is and ISO-8601 writes it plainly (years 1..9999). */

@@ -17,8 +17,13 @@ public enum RejectReason {
     MISSING_FIELD("missing_field"),
     /** A field has the wrong JSON type (e.g. rating as a string). */
     WRONG_TYPE("wrong_type"),
-    /** A field has the right type but an unusable value (e.g. event_id not a UUID, blank review_id). */
+    /** A field has the right type but an unusable value (e.g. ts not an instant, blank review_id). */
     INVALID_FIELD("invalid_field"),
+    /**
+     * {@code event_id} is not a UUID in its one canonical spelling (lowercase 8-4-4-4-12 hex): other
+     * spellings would let two distinct strings name one ledger entry.
+     */
+    INVALID_EVENT_ID("invalid_event_id"),
     /** {@code payload.rating} is outside 1..5. */
     RATING_OUT_OF_RANGE("rating_out_of_range"),
     /** {@code schema_version} is not one this build understands. */

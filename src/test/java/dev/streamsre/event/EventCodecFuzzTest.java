@@ -60,6 +60,47 @@ class EventCodecFuzzTest {
         }
     }
 
+    /**
+     * One identity per accepted spelling: whatever string is accepted as an event_id is exactly the
+     * canonical text of the UUID it decodes to, so two different accepted strings can never decode
+     * to the same ledger key. Likewise key and review_id are stored exactly as the JSON string said.
+     */
+    @Property(tries = 5000)
+    void twoDifferentAcceptedIdentitiesNeverDecodeToOneStoredValue(@ForAll("uuidLikeStrings") String eventId,
+            @ForAll("uuidLikeStrings") String otherId) {
+        UUID first = EventCodec.parseCanonicalUuid(eventId);
+        UUID second = EventCodec.parseCanonicalUuid(otherId);
+        if (first != null) {
+            assertThat(first.toString()).isEqualTo(eventId);
+        }
+        if (first != null && second != null && !eventId.equals(otherId)) {
+            assertThat(first).isNotEqualTo(second);
+        }
+        String json = "{\"event_id\":\"" + eventId + "\",\"event_type\":\"review_created\",\"key\":\"" + otherId
+                + "\",\"ts\":\"2026-11-24T10:15:30.123Z\",\"schema_version\":1,\"payload\":{\"review_id\":\""
+                + otherId + "\",\"rating\":4,\"text\":\"t\"}}";
+        if (codec.decode(json.getBytes(StandardCharsets.UTF_8)) instanceof DecodeResult.Valid valid) {
+            assertThat(valid.event().eventId().toString()).isEqualTo(eventId);
+            assertThat(valid.event().key()).isEqualTo(otherId);
+            assertThat(valid.event().payload().reviewId()).isEqualTo(otherId);
+        }
+    }
+
+    /** Canonical UUIDs, and the same with a group shortened or lengthened, a case or a separator changed. */
+    @Provide
+    Arbitrary<String> uuidLikeStrings() {
+        Arbitrary<String> canonical = Arbitraries.randomValue(r -> new UUID(r.nextLong(), r.nextLong()).toString());
+        return Combinators.combine(canonical, Arbitraries.integers().between(0, 5), Arbitraries.integers().between(0, 35),
+                Arbitraries.chars().with('0', '1', 'a', 'F', '-', '+', ' ', '{')).as((uuid, kind, at, c) -> switch (kind) {
+                    case 0 -> uuid;
+                    case 1 -> uuid.substring(0, at) + uuid.substring(at + 1);
+                    case 2 -> uuid.substring(0, at) + c + uuid.substring(at);
+                    case 3 -> uuid.substring(0, at) + c + uuid.substring(at + 1);
+                    case 4 -> uuid.toUpperCase(java.util.Locale.ROOT);
+                    default -> uuid.replaceFirst("^0*", "").replace("-0", "-");
+                });
+    }
+
     @Provide
     Arbitrary<Event> events() {
         // Well-formed: text PostgreSQL stores as it is (no NUL, no unpaired surrogate).

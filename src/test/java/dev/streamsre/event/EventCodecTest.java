@@ -125,13 +125,42 @@ class EventCodecTest {
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
-        "event_id not a uuid     | \"event_id\":\"7b7f6a52-8a55-4e0e-9d6b-1d2e3f4a5b6c\" | \"event_id\":\"nope\"",
         "ts not an instant       | \"ts\":\"2026-11-24T10:15:30.123Z\"  | \"ts\":\"yesterday\"",
         "blank key               | \"key\":\"user:1\"       | \"key\":\"  \"",
         "blank review_id         | \"review_id\":\"rev-1\"  | \"review_id\":\"\"",
     })
     void unusableValueIsInvalidField(String description, String original, String replacement) {
         assertReason(decode(VALID.replace(original, replacement)), RejectReason.INVALID_FIELD);
+    }
+
+    /**
+     * Spellings {@link java.util.UUID#fromString} accepts or that name the same UUID as another
+     * string: each would let two distinct event ids share one ledger row.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "not a uuid at all           | nope",
+        "short groups                | 1-1-1-1-1",
+        "short groups, long last     | 1-1-1-1-1000000000001",
+        "uppercase                   | 7B7F6A52-8A55-4E0E-9D6B-1D2E3F4A5B6C",
+        "leading zero, one too long  | 07b7f6a52-8a55-4e0e-9d6b-1d2e3f4a5b6",
+        "braces                      | {7b7f6a52-8a55-4e0e-9d6b-1d2e3f4a5b6c}",
+        "no hyphens                  | 7b7f6a528a554e0e9d6b1d2e3f4a5b6c",
+        "urn form                    | urn:uuid:7b7f6a52-8a55-4e0e-9d6b-1d2e3f4a5b6c",
+        "hyphen moved                | 7b7f6a5-28a55-4e0e-9d6b-1d2e3f4a5b6c",
+        "plus sign in a group        | 7b7f6a52-+a55-4e0e-9d6b-1d2e3f4a5b6c",
+        "fullwidth digit             | 7b7f6a52-8a55-4e0e-9d6b-1d2e3f4a5b6１",
+    })
+    void eventIdNotInCanonicalFormIsInvalidEventId(String description, String eventId) {
+        assertReason(decode(VALID.replace("7b7f6a52-8a55-4e0e-9d6b-1d2e3f4a5b6c", eventId)), RejectReason.INVALID_EVENT_ID);
+    }
+
+    @Test
+    void canonicalEventIdIsReadAsThatUuid() {
+        assertThat(EventCodec.parseCanonicalUuid("00000000-0000-0000-0000-000000000000")).isEqualTo(new java.util.UUID(0, 0));
+        assertThat(EventCodec.parseCanonicalUuid("ffffffff-ffff-ffff-ffff-ffffffffffff")).isEqualTo(new java.util.UUID(-1, -1));
+        assertThat(EventCodec.parseCanonicalUuid("7b7f6a52-8a55-4e0e-9d6b-1d2e3f4a5b6c"))
+                .isEqualTo(java.util.UUID.fromString("7b7f6a52-8a55-4e0e-9d6b-1d2e3f4a5b6c"));
     }
 
     @ParameterizedTest(name = "rating {0}")
