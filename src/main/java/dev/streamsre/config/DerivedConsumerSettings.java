@@ -3,31 +3,51 @@ package dev.streamsre.config;
 import dev.streamsre.consumer.Channels;
 import io.smallrye.config.ConfigSourceInterceptor;
 import io.smallrye.config.ConfigSourceInterceptorContext;
+import io.quarkus.runtime.configuration.DurationConverter;
 import io.smallrye.config.ConfigValue;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 
 /**
- * Derives the connector's batch size from our own setting, at the moment the configuration is
- * read: each of the channel's {@code concurrency} consumers polls at most
- * {@code streamsre.consumer.max-inflight / concurrency} records ({@code max.poll.records}), however
- * max-inflight was set (the spec's {@code MAX_INFLIGHT}, {@code STREAMSRE_CONSUMER_MAX_INFLIGHT},
- * a -D property) and whatever the concurrency. Written as a config interceptor because a property
- * expression cannot divide, and a value computed from one source alone (the environment) missed
- * the others. An explicitly configured {@code max.poll.records} still wins.
+ * Derives settings of other components from our own, at the moment the configuration is read,
+ * however ours were set (the spec's {@code MAX_INFLIGHT}, {@code STREAMSRE_CONSUMER_*}, a -D
+ * property):
+ * <ul>
+ * <li>the connector's batch size: each of the channel's {@code concurrency} consumers polls at most
+ * {@code streamsre.consumer.max-inflight / concurrency} records ({@code max.poll.records});</li>
+ * <li>the database connections' {@code statement_timeout}: {@code streamsre.consumer.statement-timeout},
+ * a duration like every other setting ({@code 2m}), passed as milliseconds, the one form
+ * PostgreSQL always parses (it has no unit {@code m}; a value it cannot parse fails every
+ * connection, which once dead-lettered the whole stream).</li>
+ * </ul>
+ * Written as a config interceptor because a property expression can neither divide nor convert
+ * units, and a value computed from one source alone (the environment) missed the others. An
+ * explicitly configured target property still wins. A value that does not parse derives nothing:
+ * our setting's own check ({@code @ConfigMapping} type and range) then stops the start, naming it.
  */
 public final class DerivedConsumerSettings implements ConfigSourceInterceptor {
 
     static final String CHANNEL = "mp.messaging.incoming." + Channels.EVENTS_IN + ".";
     static final String MAX_POLL_RECORDS = CHANNEL + "max.poll.records";
     static final String MAX_INFLIGHT = "streamsre.consumer.max-inflight";
+    static final String STATEMENT_TIMEOUT_PROPERTY = "quarkus.datasource.reactive.additional-properties.statement_timeout";
+    static final String STATEMENT_TIMEOUT = "streamsre.consumer.statement-timeout";
+    /** ConsumerConfig's default, for when nothing sets the setting (an interceptor sees no mapping defaults). */
+    static final String STATEMENT_TIMEOUT_DEFAULT = "30s";
 
     @Override
     public ConfigValue getValue(ConfigSourceInterceptorContext context, String name) {
         ConfigValue value = context.proceed(name);
-        if (value != null || !MAX_POLL_RECORDS.equals(name)) {
+        if (value != null) {
             return value;
+        }
+        if (STATEMENT_TIMEOUT_PROPERTY.equals(name)) {
+            return statementTimeout(context, name);
+        }
+        if (!MAX_POLL_RECORDS.equals(name)) {
+            return null;
         }
         ConfigValue inflight = context.proceed(MAX_INFLIGHT);
         if (inflight == null || inflight.getValue() == null) {
@@ -40,13 +60,33 @@ public final class DerivedConsumerSettings implements ConfigSourceInterceptor {
                 .withConfigSourceName("derived: " + MAX_INFLIGHT + " / concurrency").build();
     }
 
+    /** The statement timeout in milliseconds, or nothing when our setting does not parse as a duration. */
+    private static ConfigValue statementTimeout(ConfigSourceInterceptorContext context, String name) {
+        ConfigValue setting = context.proceed(STATEMENT_TIMEOUT);
+        String text = setting == null || setting.getValue() == null ? STATEMENT_TIMEOUT_DEFAULT : setting.getValue();
+        Duration timeout;
+        try {
+            timeout = DurationConverter.parseDuration(text.trim());
+        } catch (RuntimeException e) {
+            return null;
+        }
+        if (timeout == null || timeout.isNegative()) {
+            return null;
+        }
+        return ConfigValue.builder().withName(name).withValue(Long.toString(timeout.toMillis()))
+                .withConfigSourceName("derived: " + STATEMENT_TIMEOUT + " in milliseconds").build();
+    }
+
     @Override
     public Iterator<String> iterateNames(ConfigSourceInterceptorContext context) {
-        // The connector collects a channel's Kafka settings by name: the derived one must be listed.
+        // The connector collects a channel's Kafka settings by name, and the datasource its additional
+        // properties: the derived ones must be listed.
         List<String> names = new ArrayList<>();
         context.iterateNames().forEachRemaining(names::add);
-        if (!names.contains(MAX_POLL_RECORDS)) {
-            names.add(MAX_POLL_RECORDS);
+        for (String derived : List.of(MAX_POLL_RECORDS, STATEMENT_TIMEOUT_PROPERTY)) {
+            if (!names.contains(derived)) {
+                names.add(derived);
+            }
         }
         return names.iterator();
     }

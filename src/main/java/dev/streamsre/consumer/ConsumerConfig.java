@@ -88,12 +88,15 @@ public interface ConsumerConfig {
     int rateLimit();
 
     /**
-     * PostgreSQL's {@code statement_timeout} for the consumer's connections, in PostgreSQL's syntax
-     * ({@code 30s}, {@code 500ms}). A statement that runs longer is cancelled by the server and
-     * retried as a transient failure.
+     * PostgreSQL's {@code statement_timeout} for the consumer's connections, a duration like every
+     * other ({@code 30s}, {@code 500ms}, {@code 2m}); 0 disables it. It reaches PostgreSQL as
+     * milliseconds (dev.streamsre.config.DerivedConsumerSettings), a form the server always parses:
+     * PostgreSQL has no unit {@code m}, and a value it cannot parse fails every connection. A
+     * statement that runs longer is cancelled by the server and retried as a transient failure.
      */
+    @DurationMin(millis = 0, message = "must be 0 (no timeout) or a positive duration such as 30s or 2m, got ${validatedValue}")
     @WithDefault("30s")
-    String statementTimeout();
+    Duration statementTimeout();
 
     /**
      * At most one WARN line per dead-letter reason this often (every dead letter is at DEBUG, and

@@ -2,6 +2,7 @@ package dev.streamsre.health;
 
 import dev.streamsre.Mode;
 import dev.streamsre.deadletter.DeadLetterSender;
+import dev.streamsre.sink.WriteRefusal;
 import io.smallrye.faulttolerance.api.CircuitBreakerState;
 import io.smallrye.health.api.AsyncHealthCheck;
 import io.smallrye.mutiny.Uni;
@@ -25,12 +26,14 @@ public class ReadinessChecks {
     private final Mode mode;
     private final DependencyMonitor monitor;
     private final DeadLetterSender deadLetters;
+    private final WriteRefusal writeRefusal;
 
     ReadinessChecks(@ConfigProperty(name = "streamsre.mode") Mode mode, DependencyMonitor monitor,
-            DeadLetterSender deadLetters) {
+            DeadLetterSender deadLetters, WriteRefusal writeRefusal) {
         this.mode = mode;
         this.monitor = monitor;
         this.deadLetters = deadLetters;
+        this.writeRefusal = writeRefusal;
     }
 
     @Produces
@@ -63,6 +66,30 @@ public class ReadinessChecks {
             CircuitBreakerState state = monitor.circuit();
             return Uni.createFrom().item(HealthCheckResponse.named("postgresql-circuit-breaker")
                     .status(state != CircuitBreakerState.OPEN).withData("state", state.name()).build());
+        };
+    }
+
+    /**
+     * Down while PostgreSQL answers but refuses every write, a known-good probe included (a setting
+     * it cannot parse, a NOT NULL column added under the consumer, a revoked privilege, a read-only
+     * replica): says why with the SQLSTATE and the redacted message, never a value.
+     */
+    @Produces
+    @Readiness
+    @ApplicationScoped
+    AsyncHealthCheck postgresqlWrites() {
+        return () -> {
+            if (mode != Mode.CONSUMER) {
+                return notUsed("postgresql-writes");
+            }
+            WriteRefusal.Refusal refusal = writeRefusal.current();
+            HealthCheckResponseBuilder response = HealthCheckResponse.named("postgresql-writes").status(refusal == null);
+            if (refusal != null) {
+                response.withData("sqlstate", String.valueOf(refusal.sqlState()))
+                        .withData("error", refusal.message())
+                        .withData("refusing_since", refusal.since().toString());
+            }
+            return Uni.createFrom().item(response.build());
         };
     }
 

@@ -19,6 +19,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListOffsetsOptions;
 import org.apache.kafka.clients.admin.ListOffsetsResult.ListOffsetsResultInfo;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
@@ -26,8 +27,10 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.serialization.Deserializer;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
@@ -44,6 +47,12 @@ import org.jboss.logging.Logger;
  *
  * <p>The same way it samples the DLQ recorder's group on the DLQ topic ({@code dlq_recorder_lag}):
  * dead letters in the topic that {@code dlq_events}, where operators query and replay them, lacks.
+ *
+ * <p>The consumers read committed records only ({@code isolation.level=read_committed}), so a
+ * producer transaction left open stops a partition at its last stable offset until the transaction
+ * ends. The sampler compares the last stable offset with the end of the log and reports how long
+ * each partition has been held that way ({@code partition_open_transaction_seconds}): a hung
+ * producer transaction is visible as such, not only as lag.
  */
 @ApplicationScoped
 public class LagSampler {
@@ -63,8 +72,11 @@ public class LagSampler {
     private final Map<TopicPartition, Long> lags = new ConcurrentHashMap<>();
     private final Map<TopicPartition, Long> recorderLags = new ConcurrentHashMap<>();
     private final Map<TopicPartition, Double> ageSeconds = new ConcurrentHashMap<>();
+    private final Map<TopicPartition, Double> openTransactionSeconds = new ConcurrentHashMap<>();
+    /** Per partition held below its end: the last stable offset seen, and since when it has not moved. */
+    private final Map<TopicPartition, long[]> heldSince = new HashMap<>();
     private final Set<TopicPartition> registered = new HashSet<>();
-    private KafkaConsumer<byte[], byte[]> peeker;
+    private KafkaConsumer<Void, Void> peeker;
     private boolean failing;
     private boolean closed;
 
@@ -93,6 +105,9 @@ public class LagSampler {
         try {
             Map<TopicPartition, Long> positions = committedOrEarliest(topic, group);
             Map<TopicPartition, ListOffsetsResultInfo> ends = offsets(positions.keySet(), OffsetSpec.latest());
+            Map<TopicPartition, ListOffsetsResultInfo> stable = offsets(positions.keySet(), OffsetSpec.latest(),
+                    IsolationLevel.READ_COMMITTED);
+            sampleOpenTransactions(ends, stable);
             Map<TopicPartition, Long> behind = new HashMap<>();
             for (Map.Entry<TopicPartition, Long> position : positions.entrySet()) {
                 long lag = Math.max(0, ends.get(position.getKey()).offset() - position.getValue());
@@ -119,6 +134,30 @@ public class LagSampler {
             return;
         }
         sampleRecorder();
+    }
+
+    /**
+     * For each partition whose last stable offset is below its end (records of a producer
+     * transaction not yet committed or aborted), how long that stable offset has not moved. A
+     * transaction that ends normally clears within its own timeout; one that hangs keeps growing.
+     */
+    private void sampleOpenTransactions(Map<TopicPartition, ListOffsetsResultInfo> ends,
+            Map<TopicPartition, ListOffsetsResultInfo> stable) {
+        long now = System.nanoTime();
+        ends.forEach((partition, end) -> {
+            ListOffsetsResultInfo lastStable = stable.get(partition);
+            if (lastStable == null || lastStable.offset() >= end.offset()) {
+                heldSince.remove(partition);
+                openTransactionSeconds.put(partition, 0.0);
+                return;
+            }
+            long[] held = heldSince.get(partition);
+            if (held == null || held[0] != lastStable.offset()) {
+                held = new long[] { lastStable.offset(), now };
+                heldSince.put(partition, held);
+            }
+            openTransactionSeconds.put(partition, (now - held[1]) / 1e9);
+        });
     }
 
     /** Apart from the main lag: a missing or unreadable DLQ topic must not stop the main gauges. */
@@ -161,12 +200,19 @@ public class LagSampler {
 
     private Map<TopicPartition, ListOffsetsResultInfo> offsets(Set<TopicPartition> partitions, OffsetSpec spec)
             throws ExecutionException, TimeoutException, InterruptedException {
+        return offsets(partitions, spec, IsolationLevel.READ_UNCOMMITTED);
+    }
+
+    /** READ_UNCOMMITTED's latest is the end of the log (high watermark); READ_COMMITTED's, the last stable offset. */
+    private Map<TopicPartition, ListOffsetsResultInfo> offsets(Set<TopicPartition> partitions, OffsetSpec spec,
+            IsolationLevel isolation) throws ExecutionException, TimeoutException, InterruptedException {
         if (partitions.isEmpty()) {
             return Map.of();
         }
         Map<TopicPartition, OffsetSpec> request = new HashMap<>();
         partitions.forEach(partition -> request.put(partition, spec));
-        return admin.listOffsets(request).all().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        return admin.listOffsets(request, new ListOffsetsOptions(isolation)).all()
+                .get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** Seconds since the records at the given offsets were created; partitions not read in time are left out. */
@@ -175,12 +221,12 @@ public class LagSampler {
         if (offsets.isEmpty()) {
             return ages;
         }
-        KafkaConsumer<byte[], byte[]> consumer = peeker();
+        KafkaConsumer<Void, Void> consumer = peeker();
         consumer.assign(offsets.keySet());
         offsets.forEach(consumer::seek);
         long deadline = System.nanoTime() + PEEK_TIMEOUT.toNanos();
         while (ages.size() < offsets.size() && System.nanoTime() < deadline) {
-            for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+            for (ConsumerRecord<Void, Void> record : consumer.poll(Duration.ofMillis(200))) {
                 TopicPartition partition = new TopicPartition(record.topic(), record.partition());
                 if (!ages.containsKey(partition)) {
                     ages.put(partition, Math.max(0, System.currentTimeMillis() - record.timestamp()) / 1000.0);
@@ -192,17 +238,37 @@ public class LagSampler {
         return ages;
     }
 
-    private KafkaConsumer<byte[], byte[]> peeker() {
+    /**
+     * A consumer that reads only timestamps: committed records (as the pipeline does), one record
+     * per poll, and values thrown away as they are read. The Kafka client still decompresses a
+     * record to find the next one, but nothing of a value outlives the read, so a record that
+     * decompresses to many megabytes costs the sampler no memory it keeps.
+     */
+    private KafkaConsumer<Void, Void> peeker() {
         if (peeker == null) {
             peeker = new KafkaConsumer<>(clients.config(Map.of(
                     ConsumerConfig.CLIENT_ID_CONFIG, "streamsre-lag-sampler",
                     ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
+                    ConsumerConfig.ISOLATION_LEVEL_CONFIG, IsolationLevel.READ_COMMITTED.toString(),
+                    ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1,
                     // One record per partition is all it needs.
-                    ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 64 * 1024,
-                    ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName(),
-                    ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName())));
+                    ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 64 * 1024)),
+                    new DiscardingDeserializer<>(), new DiscardingDeserializer<>());
         }
         return peeker;
+    }
+
+    /** Reads nothing: neither copies nor keeps the bytes it is handed. */
+    private static final class DiscardingDeserializer<T> implements Deserializer<T> {
+        @Override
+        public T deserialize(String topic, byte[] data) {
+            return null;
+        }
+
+        @Override
+        public T deserialize(String topic, Headers headers, java.nio.ByteBuffer data) {
+            return null;
+        }
     }
 
     private void register(TopicPartition partition) {
@@ -213,6 +279,11 @@ public class LagSampler {
                     .register(registry);
             Gauge.builder("consumer_lag_seconds", ageSeconds, m -> m.getOrDefault(partition, 0.0)).tags(tags)
                     .description("Age of the oldest record the group has not committed; 0 when caught up")
+                    .register(registry);
+            Gauge.builder("partition_open_transaction_seconds", openTransactionSeconds,
+                    m -> m.getOrDefault(partition, 0.0)).tags(tags)
+                    .description("How long the partition's last stable offset has stood still below the end of the log"
+                            + " (an open producer transaction read_committed consumers wait for); 0 when none")
                     .register(registry);
         }
     }

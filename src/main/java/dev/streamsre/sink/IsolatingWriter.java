@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
@@ -22,11 +23,16 @@ import org.jboss.logging.Logger;
  * costs about 2 x log2(1000) = 20 extra transactions, not 1,000; every other record lands.
  *
  * <p>The halves are written one after the other, in offset order, so events of one key are still
- * applied in order. A lone record refused with a permanent error (data exception, constraint,
- * program limit) is refused at once. A lone record failing with an error nobody classified is
- * tried again, alone, up to {@code streamsre.consumer.max-attempts} times; then, if PostgreSQL
- * accepts a probe write, it is refused as {@code max_retries_exceeded}; if it does not, the database
- * is what fails, and the record is retried like an outage, never dead-lettered.
+ * applied in order. A lone refused record is dead-lettered for a database reason only if a
+ * known-good probe event, written through the same statement in the same moment (and rolled back),
+ * is accepted: a refusal every write meets (a bad setting, a column added under the running
+ * consumer, a revoked privilege, a read-only replica) is an outage, never poison. Then nothing is
+ * dead-lettered, the record is retried with backoff until it lands or is refused alone, and
+ * {@link WriteRefusal} reports the outage to readiness and metrics.
+ *
+ * <p>A lone record refused with a permanent error (data exception, constraint, program limit) is
+ * probed at once. One failing with an error nobody classified is first tried again, alone, until it
+ * has been part of {@code streamsre.consumer.max-attempts} writes ({@code max_retries_exceeded}).
  *
  * <p>The retries here are Mutiny's ({@code retry().withBackOff}): they wrap a recursive step whose
  * limits depend on the record, which SmallRye Fault Tolerance's fixed annotations cannot express.
@@ -37,24 +43,28 @@ public class IsolatingWriter {
     private static final Logger LOG = Logger.getLogger(IsolatingWriter.class);
     private static final Duration ALONE_BACKOFF = Duration.ofMillis(200);
     private static final Duration ALONE_MAX_BACKOFF = Duration.ofSeconds(2);
-    private static final Duration OUTAGE_BACKOFF = Duration.ofSeconds(1);
-    private static final Duration OUTAGE_MAX_BACKOFF = Duration.ofSeconds(30);
+    /** Once the cause of a refusal is gone, the waiting record is tried again within this long. */
+    private static final Duration OUTAGE_BACKOFF = Duration.ofMillis(500);
+    private static final Duration OUTAGE_MAX_BACKOFF = Duration.ofSeconds(5);
 
     private final ReviewSink sink;
+    private final WriteRefusal refusal;
     private final PipelineMetrics metrics;
     private final int maxAttempts;
 
     /** @param maxAttempts {@code streamsre.consumer.max-attempts}, defined (default, range) in ConsumerConfig */
-    IsolatingWriter(ReviewSink sink, PipelineMetrics metrics,
+    IsolatingWriter(ReviewSink sink, WriteRefusal refusal, PipelineMetrics metrics,
             @ConfigProperty(name = "streamsre.consumer.max-attempts") int maxAttempts) {
         this.sink = sink;
+        this.refusal = refusal;
         this.metrics = metrics;
         this.maxAttempts = maxAttempts;
     }
 
     /**
-     * One result per event, in order. Fails only with a transient failure once shutdown stopped
-     * the retries; the caller then leaves the batch uncommitted.
+     * One result per event, in order. Fails only once shutdown stopped the retries (a transient
+     * failure, an outage, or a record whose retries were cut short); the caller then leaves the
+     * batch uncommitted for the next owner.
      */
     public Uni<List<WriteResult>> write(List<PendingEvent> events) {
         if (events.isEmpty()) {
@@ -62,6 +72,7 @@ public class IsolatingWriter {
         }
         AtomicInteger transactions = new AtomicInteger();
         return write(events, 1, transactions).invoke(results -> {
+            refusal.accepted();
             if (transactions.get() > 1) {
                 long refused = results.stream().filter(WriteResult.Refused.class::isInstance).count();
                 LOG.infof("isolated %d refused record(s) of a batch of %d in %d transactions", refused, events.size(),
@@ -97,56 +108,79 @@ public class IsolatingWriter {
                 }));
     }
 
-    /** A record refused on its own: permanent at once; unknown after its attempts, if the database takes other writes. */
+    /**
+     * A record refused on its own. Its first failure is the one the batch write just met; every
+     * later round writes it alone again. Unknown failures are retried alone up to the record's
+     * attempts; then, permanent or unknown, the probe decides: accepted, the record is refused
+     * (DLQ); refused too, it is an outage, and the record waits with backoff and is written again.
+     */
     private Uni<List<WriteResult>> alone(PendingEvent event, Throwable refused, int attemptsSoFar,
             AtomicInteger transactions) {
-        if (FailureClassifier.isPermanent(refused)) {
-            return Uni.createFrom().item(List.of(refusedResult(refused, attemptsSoFar)));
-        }
+        AtomicReference<Throwable> batchFailure = new AtomicReference<>(refused);
         AtomicInteger attempts = new AtomicInteger(attemptsSoFar);
-        Uni<List<WriteResult>> retriedAlone = Uni.createFrom().deferred(() -> {
+        AtomicInteger writtenAlone = new AtomicInteger();
+        Uni<List<WriteResult>> writeAlone = Uni.createFrom().deferred(() -> {
+            Throwable known = batchFailure.getAndSet(null);
+            if (known != null) {
+                return Uni.createFrom().failure(known);
+            }
             attempts.incrementAndGet();
+            writtenAlone.incrementAndGet();
             transactions.incrementAndGet();
             metrics.isolationWrite();
-            return sink.write(List.of(event));
-        }).map(outcomes -> results(List.of(event), outcomes));
-        // At least one try alone; more until the record has been part of max-attempts writes in all.
-        int retries = maxAttempts - attemptsSoFar - 1;
-        if (retries > 0) {
-            retriedAlone = retriedAlone
-                    .onFailure(failure -> FailureClassifier.isUnknown(failure) && !ShutdownSignal.isStopping())
-                    .retry().withBackOff(ALONE_BACKOFF, ALONE_MAX_BACKOFF).atMost(retries);
-        }
-        return retriedAlone
-                .onFailure(FailureClassifier::isPermanent).recoverWithItem(failure ->
-                        List.of(refusedResult(failure, attempts.get())))
-                .onFailure(FailureClassifier::isUnknown).recoverWithUni(failure -> sink.acceptsWrites()
-                        .map(accepted -> {
-                            if (!accepted) {
-                                throw new DatabaseRefusingWritesException(failure);
-                            }
-                            RedactedDatabaseException redacted = RedactedDatabaseException.of(failure);
-                            LOG.warnf(redacted, "record at partition=%d offset=%d keeps failing (%d attempts) while"
-                                    + " PostgreSQL accepts other writes: dead-lettering it", event.partition(),
-                                    event.offset(), attempts.get());
-                            return List.<WriteResult>of(new WriteResult.Refused(new PoisonRecordException(
-                                    FailureClassifier.MAX_RETRIES_EXCEEDED, "tried " + attempts.get()
-                                            + " times, still failing: " + redacted.getMessage(), redacted, attempts.get())));
-                        }))
-                // The database fails the probe too: an outage, not poison. Retry the record until it
-                // lands or is refused for a reason of its own; stop when shutdown begins.
-                .onFailure(failure -> failure instanceof DatabaseRefusingWritesException && !ShutdownSignal.isStopping())
-                .invoke(failure -> LOG.warnf("PostgreSQL refuses a probe write as well as the record at"
-                        + " partition=%d offset=%d: retrying it as an outage (%s)", event.partition(), event.offset(),
-                        RedactedDatabaseException.of(failure.getCause()).getMessage()))
+            return sink.write(List.of(event)).map(outcomes -> results(List.of(event), outcomes));
+        });
+        return writeAlone
+                // Unknown: at least one try alone, more until the record has been part of max-attempts writes.
+                .onFailure(failure -> FailureClassifier.isUnknown(failure) && !ShutdownSignal.isStopping()
+                        && (writtenAlone.get() == 0 || attempts.get() < maxAttempts))
+                .retry().withBackOff(ALONE_BACKOFF, ALONE_MAX_BACKOFF).atMost(Math.max(1, maxAttempts))
+                .onFailure(failure -> !FailureClassifier.isTransient(failure))
+                .recoverWithUni(failure -> judge(event, failure, attempts.get()))
+                // The database refuses the probe too: an outage, not poison. Write the record again
+                // until it lands or is refused for a reason of its own; stop when shutdown begins.
                 .onFailure(failure -> failure instanceof DatabaseRefusingWritesException && !ShutdownSignal.isStopping())
                 .retry().withBackOff(OUTAGE_BACKOFF, OUTAGE_MAX_BACKOFF).indefinitely();
     }
 
-    private static WriteResult refusedResult(Throwable failure, int attempts) {
+    /**
+     * The verdict on a record PostgreSQL refused alone: dead-lettered if a known-good probe is
+     * accepted in the same moment, else an outage ({@link DatabaseRefusingWritesException}).
+     */
+    private Uni<List<WriteResult>> judge(PendingEvent event, Throwable failure, int attempts) {
+        if (ShutdownSignal.isStopping() && FailureClassifier.isUnknown(failure) && attempts < maxAttempts) {
+            // Shutdown cut its retries short: not enough evidence against the record. Its batch stays
+            // uncommitted and the next owner tries it again.
+            return Uni.createFrom().failure(new RetriesCutShortException(failure));
+        }
+        return sink.probe().map(probeRefused -> {
+            if (probeRefused.isPresent()) {
+                refusal.refused(probeRefused.get());
+                throw new DatabaseRefusingWritesException(failure, probeRefused.get());
+            }
+            refusal.accepted();
+            return List.of(refusedResult(event, failure, attempts));
+        });
+    }
+
+    private WriteResult refusedResult(PendingEvent event, Throwable failure, int attempts) {
         RedactedDatabaseException redacted = RedactedDatabaseException.of(failure);
-        return new WriteResult.Refused(new PoisonRecordException(FailureClassifier.classify(failure).reasonCode(),
-                redacted.getMessage(), redacted, attempts));
+        if (FailureClassifier.isPermanent(failure)) {
+            return new WriteResult.Refused(new PoisonRecordException(FailureClassifier.classify(failure).reasonCode(),
+                    redacted.getMessage(), redacted, attempts));
+        }
+        LOG.warnf(redacted, "record at partition=%d offset=%d keeps failing (%d attempts) while PostgreSQL accepts"
+                + " a probe write: dead-lettering it", event.partition(), event.offset(), attempts);
+        return new WriteResult.Refused(new PoisonRecordException(FailureClassifier.MAX_RETRIES_EXCEEDED,
+                "tried " + attempts + " times, still failing: " + redacted.getMessage(), redacted, attempts));
+    }
+
+    /** A lone record's retries were stopped by shutdown before it could be judged. */
+    static final class RetriesCutShortException extends RuntimeException {
+        RetriesCutShortException(Throwable lastFailure) {
+            super("shutdown stopped the record's retries before its attempts were spent: left for redelivery",
+                    RedactedDatabaseException.of(lastFailure));
+        }
     }
 
     private static List<WriteResult> results(List<PendingEvent> events, List<WriteOutcome> outcomes) {

@@ -32,6 +32,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import org.eclipse.microprofile.faulttolerance.CircuitBreaker;
@@ -155,18 +156,20 @@ public class ReviewSink {
     }
 
     /**
-     * Whether PostgreSQL accepts a known-good event through the very statement the consumer uses,
-     * in a transaction that is rolled back (nothing is left behind). This is the evidence that
-     * tells "this record keeps failing" from "the database is failing": a record is dead-lettered
-     * for an unknown error only if this succeeds. Not guarded by the circuit breaker on purpose.
+     * Writes a known-good event through the very statement the consumer uses, in a transaction that
+     * is rolled back (nothing is left behind), and says why PostgreSQL refused it (empty: accepted).
+     * This is the evidence that tells "this record is refused" from "the database refuses every
+     * write": a record is dead-lettered for a database reason only if this is accepted in the same
+     * moment. Not guarded by the circuit breaker on purpose.
      */
-    public Uni<Boolean> acceptsWrites() {
+    public Uni<Optional<Throwable>> probe() {
         PendingEvent probe = new PendingEvent(Event.reviewCreated(UUID.randomUUID(), PROBE_KEY, Instant.now(),
                 new ReviewData(PROBE_KEY + ":" + UUID.randomUUID(), ReviewData.MIN_RATING, "")), 0, -1);
         return rehearse(List.of(probe))
-                .map(done -> true)
-                .ifNoItem().after(PROBE_TIMEOUT).recoverWithItem(false)
-                .onFailure().recoverWithItem(false);
+                .map(done -> Optional.<Throwable>empty())
+                .ifNoItem().after(PROBE_TIMEOUT).recoverWithItem(() -> Optional.of(
+                        new java.util.concurrent.TimeoutException("probe write not answered within " + PROBE_TIMEOUT)))
+                .onFailure().recoverWithItem(Optional::of);
     }
 
     /**

@@ -9,6 +9,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.stream.StreamSupport;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class DerivedConsumerSettingsTest {
 
@@ -47,5 +49,33 @@ class DerivedConsumerSettingsTest {
     void withoutMaxInflightNothingIsDerived() {
         Optional<Integer> value = config(Map.of()).getOptionalValue(DerivedConsumerSettings.MAX_POLL_RECORDS, Integer.class);
         assertThat(value).isEmpty();
+    }
+
+    @ParameterizedTest(name = "{0} -> {1} ms")
+    @CsvSource({"1m, 60000", "30s, 30000", "500ms, 500", "2h, 7200000", "0s, 0", "PT1M30S, 90000"})
+    void theStatementTimeoutReachesPostgresqlInMilliseconds(String setting, String milliseconds) {
+        SmallRyeConfig config = config(Map.of(DerivedConsumerSettings.STATEMENT_TIMEOUT, setting));
+
+        assertThat(config.getValue(DerivedConsumerSettings.STATEMENT_TIMEOUT_PROPERTY, String.class)).isEqualTo(milliseconds);
+        assertThat(StreamSupport.stream(config.getPropertyNames().spliterator(), false))
+                .as("listed, so the datasource passes it on").contains(DerivedConsumerSettings.STATEMENT_TIMEOUT_PROPERTY);
+    }
+
+    @Test
+    void theStatementTimeoutDefaultsToThirtySeconds() {
+        assertThat(config(Map.of()).getValue(DerivedConsumerSettings.STATEMENT_TIMEOUT_PROPERTY, String.class)).isEqualTo("30000");
+    }
+
+    @Test
+    void aStatementTimeoutThatIsNoDurationDerivesNothingSoItsOwnCheckNamesIt() {
+        assertThat(config(Map.of(DerivedConsumerSettings.STATEMENT_TIMEOUT, "soon"))
+                .getOptionalValue(DerivedConsumerSettings.STATEMENT_TIMEOUT_PROPERTY, String.class)).isEmpty();
+    }
+
+    @Test
+    void anExplicitStatementTimeoutPropertyWins() {
+        assertThat(config(Map.of(DerivedConsumerSettings.STATEMENT_TIMEOUT, "1m",
+                DerivedConsumerSettings.STATEMENT_TIMEOUT_PROPERTY, "15000"))
+                .getValue(DerivedConsumerSettings.STATEMENT_TIMEOUT_PROPERTY, String.class)).isEqualTo("15000");
     }
 }

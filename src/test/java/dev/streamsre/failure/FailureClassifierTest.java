@@ -114,7 +114,8 @@ class FailureClassifierTest {
     @Test
     void aDatabaseThatRefusesTheProbeWriteTooIsAnOutage() {
         DatabaseRefusingWritesException outage = new DatabaseRefusingWritesException(
-                new PgException("boom", "ERROR", "XX000", null));
+                new PgException("null value in column \"region\" violates not-null constraint", "ERROR", "23502", null),
+                new PgException("null value in column \"region\" violates not-null constraint", "ERROR", "23502", null));
         assertThat(FailureClassifier.classify(outage)).isEqualTo(new Classification(Kind.TRANSIENT, "db_refusing_writes"));
     }
 }

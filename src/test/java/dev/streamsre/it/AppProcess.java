@@ -147,6 +147,27 @@ public final class AppProcess implements AutoCloseable {
         PipelineState.await("ready on port " + port, timeout, () -> readinessStatus(port) == 200, this::output);
     }
 
+    /** The body of {@code /q/health/ready} (whatever its status), or an empty string when it does not answer. */
+    public String readiness() {
+        return get("/q/health/ready");
+    }
+
+    /** The body of a GET on the app's HTTP port (whatever its status), or an empty string when it does not answer. */
+    public String get(String path) {
+        int port = httpPort();
+        try {
+            java.net.HttpURLConnection connection = (java.net.HttpURLConnection) java.net.URI
+                    .create("http://127.0.0.1:" + port + path).toURL().openConnection();
+            connection.setConnectTimeout(1000);
+            connection.setReadTimeout(3000);
+            java.io.InputStream body = connection.getResponseCode() < 400 ? connection.getInputStream()
+                    : connection.getErrorStream();
+            return body == null ? "" : new String(body.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
     private static int readinessStatus(int port) {
         try {
             java.net.HttpURLConnection connection = (java.net.HttpURLConnection) java.net.URI
@@ -159,7 +180,7 @@ public final class AppProcess implements AutoCloseable {
         }
     }
 
-    static void sleep(long millis) {
+    public static void sleep(long millis) {
         try {
             Thread.sleep(millis);
         } catch (InterruptedException e) {

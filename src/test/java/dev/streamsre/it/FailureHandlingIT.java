@@ -20,9 +20,12 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeader;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
@@ -388,6 +391,120 @@ class FailureHandlingIT {
                 .contains("reason=db_unavailable");
     }
 
+    /**
+     * Invariant 7: a refusal every write meets is an outage, never poison. Each cause makes
+     * PostgreSQL refuse every row for a reason that looks like the record's (23502, 42501); the
+     * known-good probe is refused too, so nothing is dead-lettered, readiness says why, and
+     * everything lands once the cause is gone.
+     */
+    @Test
+    void aRefusalEveryWriteMeetsIsAnOutageNotPoisonAndEverythingLandsOnceItsCauseIsGone() {
+        AppProcess consumer = startConsumer(Map.of());
+        pipeline.produce(1_000, 0, 0);
+        PipelineState.await("first events landed", Duration.ofSeconds(60),
+                () -> PipelineState.count("SELECT count(*) FROM reviews") == 1_000);
+        List<String[]> causes = List.of(
+                new String[] { "23502", "ALTER TABLE reviews ADD COLUMN region text NOT NULL DEFAULT 'eu';"
+                        + " ALTER TABLE reviews ALTER COLUMN region DROP DEFAULT", "ALTER TABLE reviews DROP COLUMN region" },
+                new String[] { "42501", "REVOKE INSERT ON reviews FROM streamsre", "GRANT INSERT ON reviews TO streamsre" });
+        for (String[] cause : causes) {
+            PipelineState.execute(cause[1]);
+            try {
+                pipeline.produce(1_000, 0, 0);
+                PipelineState.await("readiness names SQLSTATE " + cause[0], Duration.ofSeconds(30),
+                        () -> consumer.readiness().contains("\"sqlstate\": \"" + cause[0] + "\""), consumer::output);
+                AppProcess.sleep(2_000);
+                assertThat(PipelineState.count("SELECT count(*) FROM dlq_events")).as("dead letters during " + cause[0])
+                        .isZero();
+                assertThat(TestInfrastructure.readAllRaw(dlqTopic)).as("DLQ topic during " + cause[0]).isEmpty();
+            } finally {
+                PipelineState.execute(cause[2]);
+            }
+            pipeline.awaitDrained(pipeline.expected(), Duration.ofSeconds(60));
+            PipelineState.await("ready again", Duration.ofSeconds(15),
+                    () -> consumer.readiness().contains("\"status\": \"UP\""), consumer::output);
+        }
+        pipeline.assertExactly(pipeline.expected());
+        assertThat(consumer.output()).contains("PostgreSQL refuses every write").contains("accepts writes again");
+    }
+
+    /**
+     * Invariant 9: only what producers committed lands. A transactional producer commits one event,
+     * aborts another, and leaves a third's transaction open: the first lands, the aborted one never
+     * does, and the open one waits (its partition held at the last stable offset, reported by
+     * partition_open_transaction_seconds) until its transaction commits.
+     */
+    @Test
+    void recordsOfAnAbortedProducerTransactionNeverLandAndAnOpenOneIsReportedUntilItEnds() {
+        AppProcess consumer = startConsumer(Map.of("STREAMSRE_CONSUMER_LAG_SAMPLE_INTERVAL", "1s"));
+        consumer.awaitReady(Duration.ofSeconds(60));
+        String committed = UUID.randomUUID().toString();
+        String aborted = UUID.randomUUID().toString();
+        String open = UUID.randomUUID().toString();
+        Map<String, Object> settings = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, TestInfrastructure.bootstrapServers(),
+                ProducerConfig.TRANSACTIONAL_ID_CONFIG, "it-transactions-" + UUID.randomUUID(),
+                ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName(),
+                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(settings)) {
+            producer.initTransactions();
+            producer.beginTransaction();
+            producer.send(new ProducerRecord<>(topic, 0, bytes("user:t"), bytes(event(committed, "user:t", "r-committed", 4))));
+            producer.commitTransaction();
+            producer.beginTransaction();
+            producer.send(new ProducerRecord<>(topic, 0, bytes("user:t"), bytes(event(aborted, "user:t", "r-aborted", 4))));
+            producer.flush();
+            producer.abortTransaction();
+            producer.beginTransaction();
+            producer.send(new ProducerRecord<>(topic, 1, bytes("user:o"), bytes(event(open, "user:o", "r-open", 4))));
+            producer.flush();
+
+            PipelineState.await("the committed event landed", Duration.ofSeconds(60),
+                    () -> PipelineState.count("SELECT count(*) FROM reviews WHERE event_id = '" + committed + "'") == 1);
+            PipelineState.await("the open transaction reported", Duration.ofSeconds(30), () -> consumer.get("/q/metrics")
+                    .lines().anyMatch(line -> line.startsWith("partition_open_transaction_seconds{") && line.contains(
+                            "partition=\"1\"") && line.contains(topic) && Double.parseDouble(line.substring(
+                                    line.lastIndexOf(' ') + 1)) >= 2), consumer::output);
+            assertThat(PipelineState.count("SELECT count(*) FROM reviews WHERE event_id IN ('" + aborted + "', '" + open
+                    + "')")).as("aborted and still open").isZero();
+            producer.commitTransaction();
+        }
+        PipelineState.await("the open event landed once committed", Duration.ofSeconds(60),
+                () -> PipelineState.count("SELECT count(*) FROM reviews WHERE event_id = '" + open + "'") == 1);
+        PipelineState.await("no open transaction reported", Duration.ofSeconds(30), () -> consumer.get("/q/metrics")
+                .lines().filter(line -> line.startsWith("partition_open_transaction_seconds{") && line.contains(topic))
+                .allMatch(line -> line.endsWith(" 0.0")), consumer::output);
+        assertThat(PipelineState.count("SELECT count(*) FROM reviews")).isEqualTo(2);
+        assertThat(PipelineState.count("SELECT count(*) FROM reviews WHERE event_id = '" + aborted + "'")).isZero();
+        assertThat(PipelineState.count("SELECT count(*) FROM dlq_events")).isZero();
+    }
+
+    /**
+     * A statement timeout PostgreSQL cannot parse once failed every connection (22023) and sent the
+     * whole stream to the DLQ. Now the setting is a duration like every other ({@code 2m} works), a
+     * value that is none stops the start naming the setting, and a raw value PostgreSQL refuses is
+     * an outage, not poison.
+     */
+    @Test
+    void theStatementTimeoutIsADurationAndAValuePostgresqlRefusesIsAnOutageNotPoison() {
+        AppProcess invalid = startConsumer(Map.of("STREAMSRE_CONSUMER_STATEMENT_TIMEOUT", "1x"));
+        assertThat(invalid.awaitExit(Duration.ofSeconds(60))).isNotZero();
+        assertThat(invalid.output()).contains("streamsre.consumer.statement-timeout");
+
+        pipeline.produce(500, 0, 0);
+        AppProcess refused = startConsumer(Map.of("QUARKUS_DATASOURCE_REACTIVE_ADDITIONAL_PROPERTIES_STATEMENT_TIMEOUT", "1m"));
+        PipelineState.await("readiness names SQLSTATE 22023", Duration.ofSeconds(60),
+                () -> refused.readiness().contains("\"sqlstate\": \"22023\""), refused::output);
+        assertThat(PipelineState.count("SELECT count(*) FROM reviews")).isZero();
+        assertThat(TestInfrastructure.readAllRaw(dlqTopic)).as("DLQ topic").isEmpty();
+        refused.terminate();
+        assertThat(refused.awaitExit(Duration.ofSeconds(20))).isZero();
+
+        startConsumer(Map.of("STREAMSRE_CONSUMER_STATEMENT_TIMEOUT", "2m"));
+        Pipeline.Expected expected = pipeline.expected();
+        pipeline.awaitDrained(expected, Duration.ofSeconds(60));
+        pipeline.assertExactly(expected);
+    }
+
     @Test
     void aSlowDatabaseSlowsTheConsumerWithoutLossAndRecoversWhenItIsFast() throws Exception {
         pipeline.produce(30_000, 2, 0);
@@ -586,7 +703,12 @@ class FailureHandlingIT {
                 .replace("\"rating\":3", "\"rating\":3,\"rating\":5")), "invalid_json"));
         corpus.add(poison("rating as a string", bytes(event(UUID.randomUUID().toString(), "user:n", "r-str", 3)
                 .replace("\"rating\":3", "\"rating\":\"3\"")), "wrong_type"));
-        corpus.add(poison("event_id not a UUID", bytes(event("not-a-uuid", "user:u", "r-uuid", 3)), "invalid_field"));
+        corpus.add(poison("event_id not a UUID", bytes(event("not-a-uuid", "user:u", "r-uuid", 3)), "invalid_event_id"));
+        // UUID.fromString reads both as one id: before the canonical-form check, the second vanished as a "duplicate".
+        corpus.add(poison("event_id with short groups", bytes(event("1-1-1-1-1", "user:u", "r-uuid-short", 3)),
+                "invalid_event_id"));
+        corpus.add(poison("event_id with short groups, long last", bytes(event("1-1-1-1-1000000000001", "user:u",
+                "r-uuid-long", 3)), "invalid_event_id"));
         corpus.add(poison("JSON array", bytes("[1,2,3]"), "invalid_json"));
         // Hostile headers: forged pipeline headers must not break the DLQ recorder or touch another row.
         corpus.add(new Poison("forged pipeline headers", bytes("poison:forged"), bytes("{forged"), "invalid_json",
