@@ -3,7 +3,6 @@ package dev.streamsre.config;
 import dev.streamsre.consumer.Channels;
 import java.net.URI;
 import java.net.URISyntaxException;
-import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -314,8 +313,33 @@ public final class SpecEnvironmentConfigSource implements ConfigSource {
             return "postgresql://" + host + ":" + port + "/" + database + (query == null ? "" : "?" + query);
         }
 
-        private static String decode(String value) {
-            return URLDecoder.decode(value, StandardCharsets.UTF_8);
+        /**
+         * Percent-decoding as libpq does it for connection URIs, and nothing else: {@code %XX} is
+         * a byte, every other character stands for itself. Not {@link java.net.URLDecoder}, which
+         * decodes HTML forms and turns {@code +} into a space (a password {@code a+b} became
+         * {@code a b}). A malformed escape is refused without echoing the value (it may be a password).
+         */
+        static String decode(String value) {
+            if (value.indexOf('%') < 0) {
+                return value;
+            }
+            java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream(value.length());
+            for (int i = 0; i < value.length(); i++) {
+                char c = value.charAt(i);
+                if (c != '%') {
+                    bytes.writeBytes(String.valueOf(c).getBytes(StandardCharsets.UTF_8));
+                    continue;
+                }
+                int high = i + 2 < value.length() ? Character.digit(value.charAt(i + 1), 16) : -1;
+                int low = high >= 0 ? Character.digit(value.charAt(i + 2), 16) : -1;
+                if (low < 0) {
+                    throw new IllegalArgumentException("expected postgres://user:pass@host:port/db (a '%' must be"
+                            + " followed by two hex digits)");
+                }
+                bytes.write(high << 4 | low);
+                i += 2;
+            }
+            return bytes.toString(StandardCharsets.UTF_8);
         }
     }
 }

@@ -97,6 +97,30 @@ class SpecEnvironmentConfigSourceTest {
                 .hasMessageContaining("HOT_KEY_PCT");
     }
 
+    /** libpq's rules: only %XX is decoded; '+' is a plus (URLDecoder made it a space), UTF-8 escapes are characters. */
+    @ParameterizedTest(name = "{0} -> {1}")
+    @CsvSource(delimiter = '|', value = {
+        "a+b          | a+b",
+        "a%2Bb        | a+b",
+        "p%20w        | p w",
+        "%C3%A9t%C3%A9 | \u00e9t\u00e9",
+        "100%25       | 100%",
+        "s%40cret     | s@cret",
+    })
+    void passwordsArePercentDecodedAsLibpqDoes(String raw, String password) {
+        var source = new SpecEnvironmentConfigSource(Map.of("DATABASE_URL", "postgres://app:" + raw + "@h:5432/db"));
+
+        assertThat(source.getProperties()).containsEntry("quarkus.datasource.password", password);
+    }
+
+    @Test
+    void aMalformedPercentEscapeIsRefusedWithoutEchoingThePassword() {
+        assertThatThrownBy(() -> new SpecEnvironmentConfigSource(Map.of("DATABASE_URL", "postgres://u:hunter2%zz@h/db")))
+                .isInstanceOf(InvalidConfigurationException.class)
+                .hasMessageContaining("DATABASE_URL")
+                .message().doesNotContain("hunter2");
+    }
+
     @Test
     void databasePasswordIsNeverEchoed() {
         assertThatThrownBy(() -> new SpecEnvironmentConfigSource(Map.of("DATABASE_URL", "mysql://u:hunter2@h/db")))
