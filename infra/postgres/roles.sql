@@ -1,7 +1,8 @@
 -- Run once by the postgres image when its data directory is new (docker-compose mounts this file
 -- into /docker-entrypoint-initdb.d): the same two roles bin/infra creates on a local PostgreSQL.
 -- streamsre_owner owns the database and runs the migrations (the compose service "migrate");
--- streamsre, the consumer's and replay's role, holds DML on the tables only.
+-- streamsre, the consumer's and replay's role, holds the DML its code runs; the migrations grant it
+-- table by table (V7__least_privilege.sql).
 CREATE ROLE streamsre_owner LOGIN PASSWORD 'streamsre_owner';
 CREATE ROLE streamsre LOGIN PASSWORD 'streamsre';
 ALTER DATABASE streamsre OWNER TO streamsre_owner;
@@ -9,7 +10,3 @@ ALTER DATABASE streamsre OWNER TO streamsre_owner;
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 GRANT CONNECT ON DATABASE streamsre TO streamsre;
 GRANT USAGE ON SCHEMA public TO streamsre;
-ALTER DEFAULT PRIVILEGES FOR ROLE streamsre_owner IN SCHEMA public
-  GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO streamsre;
-ALTER DEFAULT PRIVILEGES FOR ROLE streamsre_owner IN SCHEMA public
-  GRANT USAGE, SELECT ON SEQUENCES TO streamsre;

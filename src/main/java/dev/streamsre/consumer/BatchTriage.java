@@ -3,6 +3,7 @@ package dev.streamsre.consumer;
 import dev.streamsre.event.DecodeResult;
 import dev.streamsre.event.EventCodec;
 import dev.streamsre.event.EventLimits;
+import dev.streamsre.event.RejectReason;
 import dev.streamsre.sink.PendingEvent;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -18,8 +19,16 @@ import java.util.UUID;
  */
 final class BatchTriage {
 
-    /** A record as the triage sees it: where it came from and its value. */
-    record RawRecord(int partition, long offset, byte[] value) {
+    /**
+     * A record as the triage sees it: where it came from and its value.
+     *
+     * @param droppedValueBytes the size of a value too large to hold (then {@code value} is empty), else -1
+     */
+    record RawRecord(int partition, long offset, byte[] value, long droppedValueBytes) {
+
+        RawRecord(int partition, long offset, byte[] value) {
+            this(partition, offset, value, -1);
+        }
     }
 
     /** What one record of the batch is. */
@@ -56,6 +65,13 @@ final class BatchTriage {
         // Sized for the batch up front: growing it record by record was most of the triage's allocation.
         Set<UUID> seen = new HashSet<>(records.size() * 2);
         for (RawRecord record : records) {
+            if (record.droppedValueBytes() >= 0) {
+                verdicts.add(new Reject(new DecodeResult.Rejected(RejectReason.OVERSIZE, "record value is "
+                        + record.droppedValueBytes() + " bytes once decompressed, more than the consumer holds"
+                        + " (streamsre.consumer.max-held-value-bytes): dead-lettered without its bytes, which stay"
+                        + " at its partition and offset until the topic's retention")));
+                continue;
+            }
             DecodeResult result = codec.decode(record.value());
             if (result instanceof DecodeResult.Valid valid) {
                 UUID eventId = valid.event().eventId();

@@ -52,6 +52,27 @@ public interface ConsumerConfig {
     int maxEventBytes();
 
     /**
+     * Largest record value, in bytes once decompressed, the consumer holds in memory. A larger one
+     * is not copied (dev.streamsre.kafka.BoundedValueDeserializer): it is dead-lettered once as
+     * {@code oversize}, without its bytes. Values between max-event-bytes and this are dead-lettered
+     * with their bytes (the DLQ topic's default max.message.bytes is 1 MiB).
+     */
+    @Min(value = 1, message = "must be positive, got ${validatedValue}")
+    @WithDefault("1048576")
+    int maxHeldValueBytes();
+
+    /**
+     * Bytes of record values one poll may hold: a poll that reaches it ends early, and the rest
+     * comes with the next poll (the first record of a poll is always taken). Each Kafka consumer
+     * holds at most about three polls (the batch being written and the connector's queue of two),
+     * so with two consumers and the DLQ recorder the values held stay under about
+     * 9 x (max-poll-bytes + max-held-value-bytes), 45 MiB by default, whatever producers send.
+     */
+    @Min(value = 1, message = "must be positive, got ${validatedValue}")
+    @WithDefault("4194304")
+    long maxPollBytes();
+
+    /**
      * Longest {@code key}, in characters, that is accepted ({@code field_too_long} above it). At most
      * 880, so that reviews.user_key stays indexable: our schema has no index on it since V5, but a
      * deployment whose readers query by user adds one, and a longer value may not fit a B-tree row.

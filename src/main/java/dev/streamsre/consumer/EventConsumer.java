@@ -6,6 +6,7 @@ import dev.streamsre.deadletter.DeadLetterOffice;
 import dev.streamsre.deadletter.DeadLetterStore;
 import dev.streamsre.failure.PoisonRecordException;
 import dev.streamsre.failure.ShutdownSignal;
+import dev.streamsre.kafka.BoundedValueDeserializer;
 import dev.streamsre.observability.PipelineMetrics;
 import dev.streamsre.observability.PipelineMetrics.Result;
 import dev.streamsre.sink.IsolatingWriter;
@@ -19,11 +20,13 @@ import io.smallrye.reactive.messaging.kafka.KafkaRecordBatch;
 import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
+import org.apache.kafka.common.header.Header;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.jboss.logging.Logger;
@@ -103,7 +106,8 @@ public class EventConsumer {
     private Uni<Void> process(KafkaRecordBatch<byte[], byte[]> batch, List<KafkaRecord<byte[], byte[]>> records) {
         List<BatchTriage.RawRecord> raw = new ArrayList<>(records.size());
         for (KafkaRecord<byte[], byte[]> record : records) {
-            raw.add(new BatchTriage.RawRecord(record.getPartition(), offsetOf(record), record.getPayload()));
+            raw.add(new BatchTriage.RawRecord(record.getPartition(), offsetOf(record), record.getPayload(),
+                    droppedValueBytes(record)));
         }
         List<BatchTriage.Verdict> verdicts = triage.triage(raw);
         return writer.write(BatchTriage.toWrite(verdicts)).chain(results -> {
@@ -134,15 +138,16 @@ public class EventConsumer {
                 if (result instanceof WriteResult.Refused refused) {
                     condemned.add(new Condemned(record, refused.reason(), write.event().event().eventId()));
                 } else {
+                    DeadLetterStore.Landed replay = DeadLetterOffice.replayOf(record);
                     if (result instanceof WriteResult.Landed) {
                         landed++;
-                        if (write.event().event().ts().toEpochMilli() < lateBefore) {
+                        // A replayed dead letter is old by design: the freshness SLI is about the stream.
+                        if (replay == null && write.event().event().ts().toEpochMilli() < lateBefore) {
                             late++;
                         }
                     } else {
                         duplicates++;
                     }
-                    DeadLetterStore.Landed replay = DeadLetterOffice.replayOf(record);
                     if (replay != null) {
                         replaysLanded.add(replay);
                     }
@@ -178,6 +183,22 @@ public class EventConsumer {
         }
         LOG.infof("consumer drained for shutdown: records_still_in_flight=%d batches_with_unsafe_dead_letters=%d",
                 inflightRecords.get(), deadLetters.unsettledBatches());
+    }
+
+    /**
+     * The size of a value too large to hold ({@link BoundedValueDeserializer} did not copy it), or
+     * -1 when the record's value is all there.
+     */
+    private static long droppedValueBytes(KafkaRecord<?, ?> record) {
+        Header dropped = ((IncomingKafkaRecord<?, ?>) record).getHeaders().lastHeader(BoundedValueDeserializer.DROPPED_VALUE_BYTES);
+        if (dropped == null) {
+            return -1;
+        }
+        try {
+            return Long.parseLong(new String(dropped.value(), StandardCharsets.US_ASCII));
+        } catch (NumberFormatException e) {
+            return Long.MAX_VALUE;
+        }
     }
 
     /** Records of an incoming batch are always {@link IncomingKafkaRecord}s; only they know their offset. */

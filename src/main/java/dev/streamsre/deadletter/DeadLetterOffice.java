@@ -158,7 +158,7 @@ public class DeadLetterOffice {
         Integer replays = DeadLetterHeaders.intNumber(replayCount);
         boolean replayed = replayOfId != null && replayOfId > 0 && replays != null && replays > 0;
         return new DeadLetter(record.getTopic(), record.getPartition(), record.getOffset(),
-                Instant.ofEpochMilli(record.getTimestamp().toEpochMilli()), null, null, letter.eventId(),
+                DeadLetterRecorder.storable(record.getTimestamp()), null, null, letter.eventId(),
                 record.getKey(), record.getPayload(), headers, letter.reason().reasonCode(),
                 letter.reason().getMessage() + " (not in the DLQ topic, which cannot take it)",
                 letter.reason().failureClassName(), letter.reason().attempts(), failedAt,

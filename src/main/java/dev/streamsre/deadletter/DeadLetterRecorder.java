@@ -2,6 +2,7 @@ package dev.streamsre.deadletter;
 
 import dev.streamsre.event.EventCodec;
 import dev.streamsre.failure.FailureClassifier;
+import dev.streamsre.failure.RedactedDatabaseException;
 import dev.streamsre.failure.ShutdownSignal;
 import dev.streamsre.observability.PipelineMetrics;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -40,6 +41,8 @@ public class DeadLetterRecorder {
 
     private static final Logger LOG = Logger.getLogger(DeadLetterRecorder.class);
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Kafka's legal topic names. */
+    private static final java.util.regex.Pattern TOPIC_NAME = java.util.regex.Pattern.compile("[a-zA-Z0-9._-]{1,249}");
 
     private final DeadLetterStore store;
     private final PipelineMetrics metrics;
@@ -90,8 +93,9 @@ public class DeadLetterRecorder {
                                     + FailureClassifier.sqlState(failure)))).replaceWith(true))
                     .onFailure(failure -> !FailureClassifier.isTransient(failure)).recoverWithItem(failure -> {
                         metrics.deadLetterUnrecordable();
-                        LOG.errorf(failure, "cannot record DLQ entry dlq_partition=%d dlq_offset=%d in dlq_events; it"
-                                + " stays in the DLQ topic, unacknowledged", letter.dlqPartition(), letter.dlqOffset());
+                        LOG.errorf(RedactedDatabaseException.of(failure), "cannot record DLQ entry dlq_partition=%d"
+                                + " dlq_offset=%d in dlq_events; it stays in the DLQ topic, unacknowledged",
+                                letter.dlqPartition(), letter.dlqOffset());
                         return false;
                     })
                     .map(recorded -> allSoFar && recorded));
@@ -111,7 +115,9 @@ public class DeadLetterRecorder {
         String sourceTopic = first(headers, DeadLetterHeaders.SOURCE_TOPIC, "dead-letter-topic");
         Integer sourcePartition = DeadLetterHeaders.intNumber(first(headers, DeadLetterHeaders.SOURCE_PARTITION, "dead-letter-partition"));
         Long sourceOffset = DeadLetterHeaders.number(first(headers, DeadLetterHeaders.SOURCE_OFFSET, "dead-letter-offset"));
-        boolean knownSource = sourceTopic != null && !sourceTopic.isEmpty() && sourcePartition != null
+        // A claimed source counts only if it names a topic Kafka could have (a NUL or any other
+        // character outside Kafka's topic alphabet is a forgery PostgreSQL would refuse to store).
+        boolean knownSource = sourceTopic != null && TOPIC_NAME.matcher(sourceTopic).matches() && sourcePartition != null
                 && sourcePartition >= 0 && sourceOffset != null && sourceOffset >= 0;
         Long sourceMillis = knownSource ? DeadLetterHeaders.number(first(headers, DeadLetterHeaders.SOURCE_TIMESTAMP, null)) : null;
         String reason = first(headers, DeadLetterHeaders.REASON, null);
@@ -132,12 +138,12 @@ public class DeadLetterRecorder {
                 knownSource ? sourceTopic : record.getTopic(),
                 knownSource ? sourcePartition : record.getPartition(),
                 knownSource ? sourceOffset : dlqOffset,
-                knownSource ? (sourceMillis != null ? Instant.ofEpochMilli(sourceMillis) : null) : record.getTimestamp(),
+                storable(knownSource ? (sourceMillis != null ? Instant.ofEpochMilli(sourceMillis) : null) : record.getTimestamp()),
                 record.getPartition(), dlqOffset,
                 eventIdOf(record.getPayload()), record.getKey(), record.getPayload(), original,
                 reason != null && !reason.isBlank() ? reason : "unknown", message, exceptionClass,
                 attempts != null && attempts > 0 ? attempts : 1,
-                failedAt != null ? failedAt : record.getTimestamp(),
+                failedAt != null ? failedAt : storableOrNow(record.getTimestamp()),
                 replayed ? replayOf : null,
                 replayed ? replayCount : 0);
     }
@@ -155,12 +161,29 @@ public class DeadLetterRecorder {
         }
     }
 
+    /**
+     * A record's CreateTime is whatever its producer said (any long): PostgreSQL stores years up to
+     * 294276 only, and a refused row would stop the recorder. Null when it cannot be stored faithfully.
+     */
+    static Instant storable(Instant instant) {
+        return instant != null && EventCodec.isStorable(instant) ? instant : null;
+    }
+
+    private static Instant storableOrNow(Instant instant) {
+        Instant value = storable(instant);
+        return value != null ? value : Instant.now();
+    }
+
+    /**
+     * A header's text, ours or else the connector's, with every NUL replaced: PostgreSQL's text
+     * refuses NUL, and a header is whatever a producer wrote.
+     */
     private static String first(Headers headers, String ours, String connectors) {
         String value = DeadLetterHeaders.text(headers, ours);
         if (value == null && connectors != null) {
             value = DeadLetterHeaders.text(headers, connectors);
         }
-        return value;
+        return value == null || value.indexOf('\0') < 0 ? value : value.replace('\0', '\uFFFD');
     }
 
     /** The event id, if the payload is JSON with a valid one: makes "which event?" answerable in SQL. */

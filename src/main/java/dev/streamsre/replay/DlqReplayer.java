@@ -20,6 +20,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import javax.sql.DataSource;
@@ -27,6 +28,8 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
@@ -41,7 +44,18 @@ import org.jboss.logging.Logger;
  * {@code streamsre-replay-of}, and the DLQ recorder updates this same row. After
  * {@code max-replays} unsuccessful replays an entry is parked, and only {@code force} takes it. A
  * replayed record that lands marks its entry resolved (the consumer does), and a resolved entry is
- * not selected again unless forced. Two replays running at once never send the same entry twice.
+ * not selected again unless forced.
+ *
+ * <p>Claim, send, record: the run claims its entries in one short transaction
+ * ({@code replay_claimed_until}, {@link #CLAIM_LEASE}), sends them with no database lock held, and
+ * records each outcome in a statement of its own. So a replay never stalls the stream (the
+ * consumer's resolve of a landed replay once waited on the locks of a run sending one record at a
+ * time, hit the statement timeout and retried until the run committed), two runs at once never
+ * send the same entry, and a run that dies leaves only claims that expire. A send that times out
+ * is unknown, not failed (the idempotent producer may still deliver it as it closes): its claim
+ * stays until the lease ends, so an immediate rerun does not send it twice. An entry Kafka refuses
+ * for good (too large, invalid) and a row that cannot be read as a record are parked with their
+ * reason, so they never block the entries behind them.
  */
 @ApplicationScoped
 public class DlqReplayer {
@@ -53,11 +67,18 @@ public class DlqReplayer {
     static final int EXIT_OK = 0;
     static final int EXIT_UNREACHABLE = 2;
     static final int EXIT_PUBLISH_FAILED = 3;
+    /** Some sends were not confirmed in time: they may or may not have been delivered. */
+    static final int EXIT_DELIVERY_UNKNOWN = 4;
+
+    /** How long a run's claim keeps other runs off an entry it has not recorded (a run that died). */
+    static final Duration CLAIM_LEASE = Duration.ofMinutes(10);
 
     static final String MARK_REPLAYED = """
-            UPDATE dlq_events SET replay_count = replay_count + 1, last_replayed_at = now(), parked = false
+            UPDATE dlq_events SET replay_count = replay_count + 1, last_replayed_at = now(), parked = false,
+                   replay_claimed_until = NULL
              WHERE id = ?""";
-    static final String MARK_PARKED = "UPDATE dlq_events SET parked = true WHERE id = ?";
+    static final String MARK_PARKED = "UPDATE dlq_events SET parked = true, replay_claimed_until = NULL WHERE id = ?";
+    static final String RELEASE_CLAIM = "UPDATE dlq_events SET replay_claimed_until = NULL WHERE id = ?";
 
     private final ReplayConfig config;
     private final Instance<DataSource> dataSource;
@@ -101,38 +122,24 @@ public class DlqReplayer {
             LOG.error(unreachable);
             return EXIT_UNREACHABLE;
         }
-        int replayed = 0;
-        int parked = 0;
-        int failed = 0;
-        int selected;
-        // One transaction for the whole run: the selected rows stay locked (FOR UPDATE SKIP LOCKED)
-        // until it commits, so a second replay running at the same time skips them instead of
-        // sending them again.
-        try (Producer<byte[], byte[]> producer = new KafkaProducer<>(producerProperties());
-                Connection connection = dataSource.get().getConnection()) {
-            connection.setAutoCommit(false);
-            List<Entry> entries = select(connection, true);
-            selected = entries.size();
-            System.out.printf("replay: %d dead letter(s) selected (%s)%n", entries.size(), describeSelection());
-            for (Entry entry : entries) {
-                if (parkNow(entry)) {
-                    update(connection, MARK_PARKED, entry.id());
-                    print(entry, "parked (replayed " + entry.replayCount() + " times; force to replay it)");
-                    parked++;
-                    continue;
+        Outcomes outcomes = new Outcomes();
+        try (Connection connection = dataSource.get().getConnection()) {
+            List<Entry> entries = claim(connection);
+            System.out.printf("replay: %d dead letter(s) claimed (%s)%n", entries.size(), describeSelection());
+            List<Pending> unconfirmed = new ArrayList<>();
+            try (Producer<byte[], byte[]> producer = new KafkaProducer<>(producerProperties())) {
+                for (Entry entry : entries) {
+                    send(connection, producer, entry, outcomes, unconfirmed);
                 }
-                try {
-                    producer.send(replayRecord(entry)).get(KAFKA_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-                } catch (ExecutionException | TimeoutException e) {
-                    print(entry, "FAILED to publish: " + (e.getCause() != null ? e.getCause() : e));
-                    failed++;
-                    continue;
-                }
-                update(connection, MARK_REPLAYED, entry.id());
-                print(entry, "replayed to " + topic + " (replay " + (entry.replayCount() + 1) + ")");
-                replayed++;
+                // Sends that timed out may still complete while the producer flushes its buffer.
+                producer.flush();
             }
-            connection.commit();
+            for (Pending pending : unconfirmed) {
+                settleLate(connection, pending, outcomes);
+            }
+            System.out.printf("replay summary: dry_run=false selected=%d replayed=%d parked=%d failed=%d unknown=%d"
+                    + " skipped=%d%n", entries.size(), outcomes.replayed, outcomes.parked, outcomes.failed,
+                    outcomes.unknown, outcomes.skipped);
         } catch (SQLException e) {
             LOG.errorf("cannot update dlq_events (DATABASE_URL): %s", e.getMessage());
             return EXIT_UNREACHABLE;
@@ -140,9 +147,112 @@ public class DlqReplayer {
             Thread.currentThread().interrupt();
             return EXIT_PUBLISH_FAILED;
         }
-        System.out.printf("replay summary: dry_run=false selected=%d replayed=%d parked=%d failed=%d%n",
-                selected, replayed, parked, failed);
-        return failed > 0 ? EXIT_PUBLISH_FAILED : EXIT_OK;
+        return outcomes.failed > 0 ? EXIT_PUBLISH_FAILED : outcomes.unknown > 0 ? EXIT_DELIVERY_UNKNOWN : EXIT_OK;
+    }
+
+    /** How the run's entries ended. */
+    private static final class Outcomes {
+        int replayed;
+        int parked;
+        int failed;
+        int unknown;
+        int skipped;
+    }
+
+    /** A send not confirmed within the timeout. */
+    private record Pending(Entry entry, Future<RecordMetadata> send) {
+    }
+
+    /** Sends one claimed entry and records what happened to it, each record its own statement. */
+    private void send(Connection connection, Producer<byte[], byte[]> producer, Entry entry, Outcomes outcomes,
+            List<Pending> unconfirmed) throws SQLException, InterruptedException {
+        if (parkNow(entry)) {
+            update(connection, MARK_PARKED, entry.id());
+            print(entry, "parked (replayed " + entry.replayCount() + " times; force to replay it)");
+            outcomes.parked++;
+            return;
+        }
+        ProducerRecord<byte[], byte[]> record;
+        try {
+            record = replayRecord(entry);
+        } catch (RuntimeException e) {
+            update(connection, MARK_PARKED, entry.id());
+            print(entry, "skipped and parked: its stored headers cannot be read back (" + e.getClass().getSimpleName() + ")");
+            outcomes.skipped++;
+            return;
+        }
+        Future<RecordMetadata> sent = producer.send(record);
+        try {
+            sent.get(KAFKA_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            unconfirmed.add(new Pending(entry, sent));
+            return;
+        } catch (ExecutionException e) {
+            failed(connection, entry, e.getCause(), outcomes);
+            return;
+        }
+        update(connection, MARK_REPLAYED, entry.id());
+        print(entry, "replayed to " + topic + " (replay " + (entry.replayCount() + 1) + ")");
+        outcomes.replayed++;
+    }
+
+    /** A send that timed out, once the producer flushed: confirmed, failed, or still unknown. */
+    private void settleLate(Connection connection, Pending pending, Outcomes outcomes) throws SQLException {
+        if (!pending.send().isDone()) {
+            print(pending.entry(), "UNKNOWN: not confirmed in time; claimed until the lease ends, then replayable");
+            outcomes.unknown++;
+            return;
+        }
+        try {
+            pending.send().get();
+            update(connection, MARK_REPLAYED, pending.entry().id());
+            print(pending.entry(), "replayed to " + topic + " (confirmed late)");
+            outcomes.replayed++;
+        } catch (ExecutionException e) {
+            failed(connection, pending.entry(), e.getCause(), outcomes);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            outcomes.unknown++;
+        }
+    }
+
+    /** Kafka refused the send: for good (parked, so it blocks nothing behind it), or for now (released). */
+    private void failed(Connection connection, Entry entry, Throwable cause, Outcomes outcomes) throws SQLException {
+        if (cause instanceof RetriableException) {
+            update(connection, RELEASE_CLAIM, entry.id());
+            print(entry, "FAILED to publish, retriable: " + cause);
+            outcomes.failed++;
+        } else {
+            update(connection, MARK_PARKED, entry.id());
+            print(entry, "parked: Kafka refuses it for good (" + cause + ")");
+            outcomes.parked++;
+        }
+    }
+
+    /**
+     * Claims the selected entries for this run in one short transaction and returns them oldest
+     * first. Rows another run holds in that same moment are skipped, and so are entries another
+     * run has claimed and not recorded yet.
+     */
+    private List<Entry> claim(Connection connection) throws SQLException {
+        connection.setAutoCommit(false);
+        try {
+            List<Entry> entries = select(connection, true);
+            try (PreparedStatement statement = connection.prepareStatement(
+                    "UPDATE dlq_events SET replay_claimed_until = now() + make_interval(secs => ?) WHERE id = ANY(?)")) {
+                statement.setLong(1, CLAIM_LEASE.toSeconds());
+                statement.setArray(2, connection.createArrayOf("bigint",
+                        entries.stream().map(Entry::id).toArray(Long[]::new)));
+                statement.executeUpdate();
+            }
+            connection.commit();
+            return entries;
+        } catch (SQLException e) {
+            connection.rollback();
+            throw e;
+        } finally {
+            connection.setAutoCommit(true);
+        }
     }
 
     private void validate() {
@@ -187,6 +297,7 @@ public class DlqReplayer {
         if (!config.force()) {
             sql.append(" AND NOT parked AND resolved_at IS NULL");
         }
+        sql.append(" AND (replay_claimed_until IS NULL OR replay_claimed_until < now())");
         sql.append(" ORDER BY id LIMIT ?");
         parameters.add(config.limit());
         if (lock) {
@@ -266,6 +377,9 @@ public class DlqReplayer {
                 ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
                 ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 2 * 1024 * 1024,
                 ProducerConfig.MAX_BLOCK_MS_CONFIG, (int) KAFKA_TIMEOUT.toMillis(),
+                // A send is confirmed, refused or expired within this: the final flush is bounded.
+                ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) KAFKA_TIMEOUT.toMillis(),
+                ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) (2 * KAFKA_TIMEOUT.toMillis()),
                 ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName(),
                 ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName()));
     }

@@ -37,6 +37,25 @@ public final class AppProcess implements AutoCloseable {
     /** The heap cap the tests run the app with. */
     public static final List<String> DEFAULT_JVM_OPTIONS = List.of("-Xmx256m");
 
+    /** The JVM settings of the images (src/main/docker/Dockerfile.jvm), for tests about memory and stops. */
+    public static final List<String> IMAGE_JVM_OPTIONS = List.of("-Xmx144m", "-XX:MaxMetaspaceSize=96m",
+            "-XX:ReservedCodeCacheSize=48m", "-XX:+UseSerialGC", "-XX:NewRatio=1", "-XX:SurvivorRatio=4",
+            "-XX:TieredStopAtLevel=1", "-XX:+ExitOnOutOfMemoryError");
+
+    /** Peak resident set size of the process so far (VmHWM), in MiB, or -1 when it is gone. */
+    public long peakRssMiB() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/" + pid() + "/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
+                }
+            }
+        } catch (IOException e) {
+            return -1;
+        }
+        return -1;
+    }
+
     /** As {@link #start(String, Map)}, with the given JVM options instead of the default heap cap. */
     public static AppProcess start(String profile, Map<String, String> environment, List<String> jvmOptions) {
         try {

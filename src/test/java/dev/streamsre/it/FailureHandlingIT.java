@@ -2,6 +2,7 @@ package dev.streamsre.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.streamsre.deadletter.DeadLetterHeaders;
 import dev.streamsre.event.Event;
 import dev.streamsre.event.EventCodec;
 import dev.streamsre.event.ReviewData;
@@ -476,6 +477,80 @@ class FailureHandlingIT {
         assertThat(PipelineState.count("SELECT count(*) FROM reviews")).isEqualTo(2);
         assertThat(PipelineState.count("SELECT count(*) FROM reviews WHERE event_id = '" + aborted + "'")).isZero();
         assertThat(PipelineState.count("SELECT count(*) FROM dlq_events")).isZero();
+    }
+
+    /**
+     * Invariant 8: a few tiny records must not kill the consumer. 40 records of 16 MiB each that
+     * zstd compresses to a few hundred bytes, between 12,000 ordinary events, against a consumer
+     * with the images' 144 MB heap: it stays alive, every ordinary event lands, each bomb is
+     * dead-lettered once as oversize (without its bytes), and nothing crash-loops.
+     */
+    @Test
+    void compressionBombsAreDeadLetteredOnceEachAndTheConsumerLivesOnTheImagesHeap() {
+        Set<UUID> events = new java.util.HashSet<>();
+        byte[] bomb = new byte[16 * 1024 * 1024];
+        Map<String, Object> settings = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, TestInfrastructure.bootstrapServers(),
+                ProducerConfig.COMPRESSION_TYPE_CONFIG, "zstd", ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 64 * 1024 * 1024,
+                ProducerConfig.BUFFER_MEMORY_CONFIG, 128L * 1024 * 1024,
+                ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName(),
+                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(settings)) {
+            for (int round = 0; round < 3; round++) {
+                for (int i = 0; i < 4_000; i++) {
+                    UUID id = UUID.randomUUID();
+                    events.add(id);
+                    producer.send(new ProducerRecord<>(topic, bytes("user:" + i % 50),
+                            bytes(event(id.toString(), "user:" + i % 50, "r-" + id, 1 + i % 5))));
+                }
+                for (int i = 0; round < 2 && i < 20; i++) {
+                    producer.send(new ProducerRecord<>(topic, bytes("bomb:" + round + ":" + i), bomb));
+                }
+                producer.flush();
+            }
+        }
+        AppProcess consumer = pipeline.startConsumer(Map.of(), AppProcess.IMAGE_JVM_OPTIONS);
+        Pipeline.Expected expected = new Pipeline.Expected(events, 40, events.size() + 40);
+        pipeline.awaitDrained(expected, Duration.ofMinutes(3));
+        long peakRss = consumer.peakRssMiB();
+        System.out.printf("compression bombs: 40 x 16 MiB (zstd) among %,d events, consumer alive, peak RSS %d MiB%n",
+                events.size(), peakRss);
+
+        assertThat(consumer.isAlive()).as(consumer.output()).isTrue();
+        pipeline.assertExactly(expected);
+        assertThat(PipelineState.count("SELECT count(*) FROM dlq_events WHERE reason = 'oversize'"
+                + " AND convert_from(record_key, 'UTF8') LIKE 'bomb:%'")).isEqualTo(40);
+        assertThat(consumer.output()).doesNotContain("OutOfMemoryError").doesNotContain(" ERROR ");
+    }
+
+    /**
+     * Whoever can write to the DLQ topic can write any header: a NUL in the claimed source topic
+     * or in a message, or a source timestamp PostgreSQL cannot store, once made every insert of the
+     * entry fail and stopped the recorder's commits there. Each entry is recorded, the one behind
+     * them too, and nothing is logged at ERROR.
+     */
+    @Test
+    void dlqEntriesWithHeadersPostgresqlCannotStoreAreRecordedAndDoNotStopTheRecorder() {
+        AppProcess consumer = startConsumer(Map.of());
+        consumer.awaitReady(Duration.ofSeconds(60));
+        TestInfrastructure.send(List.of(
+                new ProducerRecord<>(dlqTopic, 0, null, bytes("forged:nul"), bytes("{nul"), List.of(
+                        new RecordHeader(DeadLetterHeaders.SOURCE_TOPIC, bytes("events\0main")),
+                        new RecordHeader(DeadLetterHeaders.SOURCE_PARTITION, bytes("0")),
+                        new RecordHeader(DeadLetterHeaders.SOURCE_OFFSET, bytes("7")),
+                        new RecordHeader(DeadLetterHeaders.REASON, bytes("invalid\0json")),
+                        new RecordHeader(DeadLetterHeaders.ERROR_MESSAGE, bytes("a\0b")),
+                        new RecordHeader(DeadLetterHeaders.EXCEPTION_CLASS, bytes("x\0y")))),
+                new ProducerRecord<>(dlqTopic, 0, null, bytes("forged:time"), bytes("{time"), List.of(
+                        new RecordHeader(DeadLetterHeaders.SOURCE_TOPIC, bytes(topic)),
+                        new RecordHeader(DeadLetterHeaders.SOURCE_PARTITION, bytes("1")),
+                        new RecordHeader(DeadLetterHeaders.SOURCE_OFFSET, bytes("8")),
+                        new RecordHeader(DeadLetterHeaders.SOURCE_TIMESTAMP, bytes(Long.toString(Long.MAX_VALUE / 2))))),
+                new ProducerRecord<>(dlqTopic, 0, null, bytes("plain"), bytes("{plain"), List.of())));
+        PipelineState.await("all three DLQ entries recorded", Duration.ofSeconds(60),
+                () -> PipelineState.count("SELECT count(*) FROM dlq_events") == 3, consumer::output);
+        assertThat(PipelineState.count("SELECT count(*) FROM dlq_events WHERE source_topic = '" + dlqTopic + "'"))
+                .as("a forged source topic is not believed: the entry is known by its DLQ position").isEqualTo(2);
+        assertThat(consumer.output()).doesNotContain(" ERROR ");
     }
 
     /**

@@ -60,7 +60,7 @@ public final class PipelineState {
         String[] credentials = rest.substring(0, rest.indexOf('@')).split(":");
         org.flywaydb.core.Flyway.configure()
                 .dataSource("jdbc:postgresql://" + rest.substring(rest.indexOf('@') + 1), credentials[0], credentials[1])
-                .locations("classpath:db/migration").load().migrate();
+                .locations("classpath:db/migration").placeholders(Map.of("app_role", "streamsre")).load().migrate();
         try (Connection connection = database(); Statement statement = connection.createStatement()) {
             statement.execute("TRUNCATE reviews, processed_events, dlq_events");
         } catch (SQLException e) {

@@ -1,6 +1,7 @@
 package dev.streamsre.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -8,6 +9,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.MigrationVersion;
 import org.junit.jupiter.api.Test;
@@ -24,7 +26,7 @@ class SchemaUpgradeIT {
     private static final int ROWS = 200_000;
 
     @Test
-    void v5UpgradesAPopulatedDatabaseKeepingEveryRow() throws Exception {
+    void aPopulatedV4DatabaseUpgradesKeepingEveryRow() throws Exception {
         try (Connection db = PipelineState.database(); Statement statement = db.createStatement()) {
             statement.execute("DROP SCHEMA IF EXISTS " + SCHEMA + " CASCADE");
         }
@@ -47,16 +49,43 @@ class SchemaUpgradeIT {
         flyway(MigrationVersion.LATEST).migrate();
         double seconds = (System.nanoTime() - started) / 1e9;
 
-        assertThat(flyway(MigrationVersion.LATEST).info().current().getVersion().getVersion()).isEqualTo("5");
+        assertThat(flyway(MigrationVersion.LATEST).info().current().getVersion().getVersion()).isEqualTo("7");
         assertThat(fingerprint()).as("every row as it was").isEqualTo(before);
         assertThat(indexes("processed_events")).containsExactlyInAnyOrder(
                 "processed_events_pkey btree", "processed_events_processed_at_brin brin");
         assertThat(indexes("reviews")).containsExactly("reviews_pkey btree");
-        System.out.printf("schema upgrade: V4 -> V5 over %,d ledger rows and %,d reviews in %.2f s, every row kept%n",
+        System.out.printf("schema upgrade: V4 -> V7 over %,d ledger rows and %,d reviews in %.2f s, every row kept%n",
                 ROWS, ROWS, seconds);
 
         try (Connection db = PipelineState.database(); Statement statement = db.createStatement()) {
             statement.execute("DROP SCHEMA " + SCHEMA + " CASCADE");
+        }
+    }
+
+    /**
+     * The consumer's and replay's role holds exactly what their code runs: it writes the ledger,
+     * reviews and dead letters, and is refused everything else a DML role used to be able to do.
+     */
+    @Test
+    void theApplicationsRoleHoldsOnlyWhatItsCodeRuns() throws Exception {
+        PipelineState.resetDatabase();
+        try (Connection app = PipelineState.databaseAsApp(); Statement statement = app.createStatement()) {
+            statement.execute("INSERT INTO processed_events (event_id, source_partition, source_offset)"
+                    + " VALUES ('00000000-0000-0000-0000-000000000001', 0, 1) RETURNING event_id");
+            statement.execute("INSERT INTO reviews (review_id, event_id, user_key, rating, text, created_at)"
+                    + " VALUES ('r-privileges', '00000000-0000-0000-0000-000000000001', 'u', 3, 't', now())");
+            statement.execute("DELETE FROM processed_events WHERE processed_at < now() - interval '1 day'");
+            statement.execute("SELECT count(*) FROM flyway_schema_history");
+            for (String refused : List.of("UPDATE reviews SET rating = 1", "DELETE FROM reviews",
+                    "INSERT INTO flyway_schema_history (installed_rank, description, type, script, installed_by,"
+                            + " execution_time, success) VALUES (999, 'x', 'SQL', 'x', 'x', 0, true)",
+                    "UPDATE flyway_schema_history SET checksum = 0", "CREATE TEMP TABLE scratch (i int)",
+                    "CREATE TABLE scratch (i int)")) {
+                assertThatThrownBy(() -> statement.execute(refused)).as(refused).isInstanceOf(SQLException.class)
+                        .extracting(e -> ((SQLException) e).getSQLState()).isEqualTo("42501");
+            }
+        } finally {
+            PipelineState.execute("TRUNCATE reviews, processed_events");
         }
     }
 
@@ -67,7 +96,7 @@ class SchemaUpgradeIT {
         return Flyway.configure()
                 .dataSource("jdbc:postgresql://" + rest.substring(rest.indexOf('@') + 1), credentials[0], credentials[1])
                 .schemas(SCHEMA).defaultSchema(SCHEMA).target(target)
-                .locations("classpath:db/migration").load();
+                .locations("classpath:db/migration").placeholders(Map.of("app_role", "streamsre")).load();
     }
 
     /** Counts and content hashes of the three tables: any lost or altered row changes it. */
