@@ -32,7 +32,7 @@ import org.eclipse.microprofile.config.ConfigProvider;
  * </ul>
  * Kafka's client still allocates a record's decompressed body once, briefly, to hand it over; only
  * the broker can refuse records too large for that ({@code max.decompressed.message.bytes},
- * Apache Kafka 4.2.2, 4.3.2 and 4.4.0 on; docs/operations.md).
+ * Apache Kafka 4.2.2, 4.3.2 and 4.4.0 on; README "How the consumer keeps its promises", k8s/README.md).
  */
 public final class BoundedValueDeserializer implements Deserializer<byte[]> {
 

@@ -119,7 +119,12 @@ public class LagSampler {
                     behind.put(position.getKey(), position.getValue());
                 }
             }
-            ageSeconds.putAll(ageOfRecordsAt(behind));
+            Map<TopicPartition, Double> ages = ageOfRecordsAt(behind);
+            // A partition held by an open transaction has no committed record to read past the
+            // committed offset: its records have waited at least as long as the transaction is open.
+            behind.keySet().forEach(partition -> ages.merge(partition,
+                    openTransactionSeconds.getOrDefault(partition, 0.0), Math::max));
+            ageSeconds.putAll(ages);
             if (failing) {
                 LOG.infof("lag sampling works again: lag=%d", lags.values().stream().mapToLong(Long::longValue).sum());
                 failing = false;
