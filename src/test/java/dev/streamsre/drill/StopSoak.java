@@ -42,20 +42,14 @@ public final class StopSoak {
             System.out.printf("soak: %d stops at random moments, producer at 4,000 events/s with 1 %% poison (seed %d)%n",
                     stops, seed);
             for (int stop = 1; stop <= stops; stop++) {
-                AppProcess consumer = pipeline.startConsumer(Map.of(), IMAGE_JVM_OPTIONS);
-                consumer.awaitOutput("Profile consumer activated", Duration.ofSeconds(60));
-                AppProcess.sleep(200 + random.nextInt(3_800));
-                long signalled = System.nanoTime();
-                consumer.terminate();
-                int exitCode = consumer.awaitExit(Duration.ofSeconds(30));
-                double seconds = (System.nanoTime() - signalled) / 1e9;
-                maxSeconds = Math.max(maxSeconds, seconds);
-                totalSeconds += seconds;
-                List<String> errors = consumer.output().lines().filter(line -> line.contains(" ERROR ")).toList();
-                errorLines += errors.size();
-                if (exitCode != 0 || seconds >= GRACE_PERIOD.toSeconds() || !errors.isEmpty()) {
-                    failures.add(String.format("stop %d: exit %d after %.1f s, %d ERROR line(s)%s", stop, exitCode,
-                            seconds, errors.size(), errors.isEmpty() ? "" : ":\n  " + String.join("\n  ", errors)));
+                Pipeline.Stop result = pipeline.startAndStopAtRandomMoment(random, IMAGE_JVM_OPTIONS);
+                maxSeconds = Math.max(maxSeconds, result.seconds());
+                totalSeconds += result.seconds();
+                errorLines += result.errors().size();
+                if (result.exitCode() != 0 || result.seconds() >= GRACE_PERIOD.toSeconds() || !result.errors().isEmpty()) {
+                    failures.add(String.format("stop %d: exit %d after %.1f s, %d ERROR line(s)%s", stop,
+                            result.exitCode(), result.seconds(), result.errors().size(), result.errors().isEmpty() ? ""
+                                    : ":\n  " + String.join("\n  ", result.errors())));
                 }
                 if (stop % 10 == 0 || stop == stops) {
                     System.out.printf("soak: %d/%d stops, max %.2f s, mean %.2f s, ERROR lines %d, failed stops %d%n",

@@ -164,18 +164,11 @@ class ConsumerIT {
         Random random = new Random();
         List<Double> stopSeconds = new ArrayList<>();
         for (int stop = 0; stop < 20; stop++) {
-            AppProcess consumer = pipeline.startConsumer();
-            consumer.awaitOutput("Profile consumer activated", Duration.ofSeconds(60));
-            // From right after start (partitions still being assigned) to well into the stream.
-            AppProcess.sleep(200 + random.nextInt(3_800));
-            long signalled = System.nanoTime();
-            consumer.terminate();
-            int exitCode = consumer.awaitExit(Duration.ofSeconds(30));
-            double took = (System.nanoTime() - signalled) / 1e9;
-            stopSeconds.add(took);
-            String output = consumer.output();
-            assertThat(exitCode).as("stop " + stop + " exit code; output:\n" + output).isZero();
-            assertThat(took).as("stop " + stop + " within the 10 s grace period").isLessThan(10.0);
+            Pipeline.Stop result = pipeline.startAndStopAtRandomMoment(random, AppProcess.DEFAULT_JVM_OPTIONS);
+            stopSeconds.add(result.seconds());
+            String output = result.output();
+            assertThat(result.exitCode()).as("stop " + stop + " exit code; output:\n" + output).isZero();
+            assertThat(result.seconds()).as("stop " + stop + " within the 10 s grace period").isLessThan(10.0);
             // A stop while the group is still forming may leave the connector's poll loop a WARN
             // ("consumer has already been closed ... will be re-attempted"); an ERROR is a bug.
             assertThat(output.lines().filter(line -> line.contains(" ERROR ")).toList())

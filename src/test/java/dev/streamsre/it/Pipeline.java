@@ -88,6 +88,26 @@ public final class Pipeline implements AutoCloseable {
         return startConsumer(Map.of());
     }
 
+    /** How one graceful stop went: exit code, seconds from SIGTERM to exit, the ERROR lines logged, the output. */
+    public record Stop(int exitCode, double seconds, List<String> errors, String output) {
+    }
+
+    /**
+     * Starts a consumer, lets it run a random 0.2..4 s (from partitions still being assigned to
+     * well into the stream) and stops it with SIGTERM, as Kubernetes does.
+     */
+    public Stop startAndStopAtRandomMoment(java.util.Random random, List<String> jvmOptions) {
+        AppProcess consumer = startConsumer(Map.of(), jvmOptions);
+        consumer.awaitOutput("Profile consumer activated", Duration.ofSeconds(60));
+        AppProcess.sleep(200 + random.nextInt(3_800));
+        long signalled = System.nanoTime();
+        consumer.terminate();
+        int exitCode = consumer.awaitExit(Duration.ofSeconds(30));
+        double seconds = (System.nanoTime() - signalled) / 1e9;
+        String output = consumer.output();
+        return new Stop(exitCode, seconds, output.lines().filter(line -> line.contains(" ERROR ")).toList(), output);
+    }
+
     /** Starts the app in any mode; the process is stopped when the test ends. */
     public AppProcess start(String profile, Map<String, String> environment) {
         AppProcess process = AppProcess.start(profile, environment);
