@@ -136,7 +136,7 @@ public class IsolatingWriter {
                         && (writtenAlone.get() == 0 || attempts.get() < maxAttempts))
                 .retry().withBackOff(ALONE_BACKOFF, ALONE_MAX_BACKOFF).atMost(Math.max(1, maxAttempts))
                 .onFailure(failure -> !FailureClassifier.isTransient(failure))
-                .recoverWithUni(failure -> judge(event, failure, attempts.get()))
+                .recoverWithUni(failure -> judge(event, failure, attempts.get(), writtenAlone.get()))
                 // The database refuses the probe too: an outage, not poison. Write the record again
                 // until it lands or is refused for a reason of its own; stop when shutdown begins.
                 .onFailure(failure -> failure instanceof DatabaseRefusingWritesException && !ShutdownSignal.isStopping())
@@ -147,8 +147,9 @@ public class IsolatingWriter {
      * The verdict on a record PostgreSQL refused alone: dead-lettered if a known-good probe is
      * accepted in the same moment, else an outage ({@link DatabaseRefusingWritesException}).
      */
-    private Uni<List<WriteResult>> judge(PendingEvent event, Throwable failure, int attempts) {
-        if (ShutdownSignal.isStopping() && FailureClassifier.isUnknown(failure) && attempts < maxAttempts) {
+    private Uni<List<WriteResult>> judge(PendingEvent event, Throwable failure, int attempts, int writtenAlone) {
+        if (ShutdownSignal.isStopping() && FailureClassifier.isUnknown(failure)
+                && (attempts < maxAttempts || writtenAlone == 0)) {
             // Shutdown cut its retries short: not enough evidence against the record. Its batch stays
             // uncommitted and the next owner tries it again.
             return Uni.createFrom().failure(new RetriesCutShortException(failure));

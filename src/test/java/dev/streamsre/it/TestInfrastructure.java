@@ -128,13 +128,27 @@ public final class TestInfrastructure {
     }
 
     private static <K> List<ConsumerRecord<K, byte[]>> readAll(String topic, Class<?> keyDeserializer) {
+        List<ConsumerRecord<K, byte[]>> records = new ArrayList<>();
+        TestInfrastructure.<K>forEachRecord(topic, keyDeserializer, records::add);
+        return records;
+    }
+
+    /**
+     * Hands every record currently in the topic, from the beginning to the end offsets, to
+     * {@code action} without keeping them: for topics of millions of records (the soak's).
+     */
+    public static void forEachRecord(String topic, java.util.function.Consumer<ConsumerRecord<String, byte[]>> action) {
+        forEachRecord(topic, StringDeserializer.class, action);
+    }
+
+    private static <K> void forEachRecord(String topic, Class<?> keyDeserializer,
+            java.util.function.Consumer<ConsumerRecord<K, byte[]>> action) {
         Properties properties = new Properties();
         properties.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
         properties.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, keyDeserializer.getName());
         properties.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         properties.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         properties.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
-        List<ConsumerRecord<K, byte[]>> records = new ArrayList<>();
         try (KafkaConsumer<K, byte[]> consumer = new KafkaConsumer<>(properties)) {
             List<TopicPartition> partitions = new ArrayList<>();
             for (PartitionInfo info : consumer.partitionsFor(topic)) {
@@ -143,15 +157,17 @@ public final class TestInfrastructure {
             consumer.assign(partitions);
             consumer.seekToBeginning(partitions);
             Map<TopicPartition, Long> end = new HashMap<>(consumer.endOffsets(partitions));
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            // A minute per million records, at least one.
+            long records = end.values().stream().mapToLong(Long::longValue).sum();
+            Duration timeout = Duration.ofSeconds(60 * Math.max(1, records / 1_000_000 + 1));
+            long deadline = System.nanoTime() + timeout.toNanos();
             while (!caughtUp(consumer, end.keySet(), end) && System.nanoTime() < deadline) {
-                consumer.poll(Duration.ofMillis(200)).forEach(records::add);
+                consumer.poll(Duration.ofMillis(200)).forEach(action);
             }
             if (!caughtUp(consumer, end.keySet(), end)) {
-                throw new IllegalStateException("could not read " + topic + " to its end within 60 s");
+                throw new IllegalStateException("could not read " + topic + " to its end within " + timeout);
             }
         }
-        return records;
     }
 
     /** Sends the records in order and waits until the broker has acknowledged every one. */
