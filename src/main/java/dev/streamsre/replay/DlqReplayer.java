@@ -125,7 +125,7 @@ public class DlqReplayer {
         Outcomes outcomes = new Outcomes();
         try (Connection connection = dataSource.get().getConnection()) {
             List<Entry> entries = claim(connection);
-            System.out.printf("replay: %d dead letter(s) claimed (%s)%n", entries.size(), describeSelection());
+            System.out.printf("replay: %d dead letter(s) selected and claimed (%s)%n", entries.size(), describeSelection());
             List<Pending> unconfirmed = new ArrayList<>();
             try (Producer<byte[], byte[]> producer = new KafkaProducer<>(producerProperties())) {
                 for (Entry entry : entries) {
