@@ -13,6 +13,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -72,6 +73,8 @@ public class DlqReplayer {
 
     /** How long a run's claim keeps other runs off an entry it has not recorded (a run that died). */
     static final Duration CLAIM_LEASE = Duration.ofMinutes(10);
+    /** The longest the claim's transaction may sit idle, holding its row locks. */
+    static final Duration CLAIM_TRANSACTION_TIMEOUT = Duration.ofSeconds(5);
 
     static final String MARK_REPLAYED = """
             UPDATE dlq_events SET replay_count = replay_count + 1, last_replayed_at = now(), parked = false,
@@ -235,6 +238,11 @@ public class DlqReplayer {
      * run has claimed and not recorded yet.
      */
     private List<Entry> claim(Connection connection) throws SQLException {
+        try (Statement statement = connection.createStatement()) {
+            // Should this process freeze inside the claim (SIGSTOP, a lost node), PostgreSQL ends the
+            // session and its row locks after this long, instead of the consumer waiting on them.
+            statement.execute("SET idle_in_transaction_session_timeout = " + CLAIM_TRANSACTION_TIMEOUT.toMillis());
+        }
         connection.setAutoCommit(false);
         try {
             List<Entry> entries = select(connection, true);
