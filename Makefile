@@ -2,7 +2,7 @@
 # script of this repository; the scripts say what they do in their first lines.
 DRILLS := lag-climbing slow-db poison consumer-crash pg-outage broker-restart dlq-down
 
-.PHONY: up down status demo test drill-all $(addprefix drill-,$(DRILLS)) compose-up compose-down
+.PHONY: up down status demo test native native-test drill-all $(addprefix drill-,$(DRILLS)) compose-up compose-down
 
 up:            ## local broker + PostgreSQL roles and database (no Docker needed)
 	bin/infra up
@@ -18,6 +18,12 @@ demo:          ## the whole pipeline on a fresh clone, in one command
 
 test:          ## every test, preparing the machine first (the README's test command)
 	./mvnw verify
+
+native:        ## the native executable (GRAALVM_HOME, or ../shared/native-kit here)
+	bin/native
+
+native-test:   ## the native executable, then every integration test against it
+	bin/native verify
 
 $(addprefix drill-,$(DRILLS)): drill-%:
 	bin/drill $*

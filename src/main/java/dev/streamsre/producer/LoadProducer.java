@@ -8,7 +8,10 @@ import dev.streamsre.producer.EventGenerator.Kind;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.ShutdownEvent;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.event.Reception;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
@@ -54,6 +57,8 @@ public class LoadProducer {
 
     private final MeterRegistry registry;
     private volatile boolean stopRequested;
+    /** Counted down once {@link #run} has flushed, printed its summary and is about to return. */
+    private final CountDownLatch finished = new CountDownLatch(1);
 
     LoadProducer(ProducerModeConfig config,
             KafkaClients clients,
@@ -66,6 +71,14 @@ public class LoadProducer {
 
     /** Runs the load to its end (duration, event limit or SIGTERM) and returns the process exit code. */
     public int run() {
+        try {
+            return sendAndReport();
+        } finally {
+            finished.countDown();
+        }
+    }
+
+    private int sendAndReport() {
         String unreachable = checkBroker();
         if (unreachable != null) {
             LOG.error(unreachable);
@@ -75,12 +88,6 @@ public class LoadProducer {
         EventGenerator generator = new EventGenerator(config, codec, seed, Clock.systemUTC());
         Counters counters = new Counters();
         registerMetrics(counters);
-        CountDownLatch finished = new CountDownLatch(1);
-        Thread stopHook = new Thread(() -> {
-            stopRequested = true;
-            awaitQuietly(finished);
-        }, "producer-stop");
-        Runtime.getRuntime().addShutdownHook(stopHook);
         LOG.infof("producer starting: topic=%s brokers=%s rate=%s duration=%s max_events=%d hot_key_pct=%.1f "
                 + "poison_pct=%.2f duplicate_pct=%.2f seed=%d", topic, clients.bootstrapServers(),
                 config.ratePerSec() == 0 ? "unlimited" : config.ratePerSec() + "/s", config.duration(),
@@ -99,10 +106,6 @@ public class LoadProducer {
                     + "rate=%.0f/s%s", counters.sent.sum(), counters.acked.sum(), counters.errors.sum(),
                     counters.byKind(Kind.EVENT), counters.byKind(Kind.DUPLICATE), counters.byKind(Kind.POISON), seconds,
                     counters.acked.sum() / Math.max(seconds, 1e-9), stopRequested ? " (stopped by signal)" : "");
-            finished.countDown();
-            if (!stopRequested) {
-                Runtime.getRuntime().removeShutdownHook(stopHook);
-            }
         }
         if (counters.errors.sum() > 0) {
             LOG.errorf(counters.firstError.get(), "producer finished with %d failed sends; first failure:",
@@ -172,6 +175,19 @@ public class LoadProducer {
         properties.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         properties.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "streamsre-producer");
         return properties;
+    }
+
+    /**
+     * SIGTERM: the application stops (Quarkus' shutdown hook on the JVM, the native executable's exit
+     * handler) and fires ShutdownEvent first. Stopping the send loop here and waiting for its summary
+     * keeps the flush and the summary ahead of the rest of the shutdown, logging included. A JVM
+     * shutdown hook of our own raced it instead, and the native executable's quicker stop closed the
+     * log before the summary was written. Only a producer that exists is told (IF_EXISTS): the other
+     * modes never create it.
+     */
+    void stopSending(@Observes(notifyObserver = Reception.IF_EXISTS) ShutdownEvent event) {
+        stopRequested = true;
+        awaitQuietly(finished);
     }
 
     private static void awaitQuietly(CountDownLatch latch) {

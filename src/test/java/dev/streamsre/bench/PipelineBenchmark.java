@@ -86,6 +86,12 @@ public final class PipelineBenchmark {
             benchmark.print();
             System.exit(0);
         }
+        if (Boolean.getBoolean("bench.native")) {
+            benchmark.runTimeLimit = null;
+            benchmark.nativeNextToJvm(Integer.getInteger("bench.events", 1_000_000));
+            benchmark.print();
+            System.exit(0);
+        }
         if (Boolean.getBoolean("bench.scale-out")) {
             benchmark.runTimeLimit = null;
             benchmark.consumerJvm(System.getProperty("bench.consumer-jvm-options", ""));
@@ -544,6 +550,136 @@ public final class PipelineBenchmark {
             }
             return rate;
         }
+    }
+
+    // ---- the native executable next to the JVM ----
+
+    /**
+     * How a consumer is started: the packaged jar on a JVM with the JVM image's settings, or the
+     * native executable with the native image's ({@code binary} set).
+     */
+    private record ConsumerRuntime(String name, String binary, Map<String, String> environment, List<String> options) {
+    }
+
+    /** The cold starts per runtime for the time to ready (the median is the figure). */
+    private static final int READY_RUNS = 3;
+    /** The latency run per runtime: long enough for a p99 of 300,000 events, short enough for two. */
+    private static final int RUNTIME_LATENCY_SECONDS = 60;
+
+    /**
+     * bin/benchmark --native: the same stream drained by both runtimes in one run, in the order JVM,
+     * native, native, JVM (drift over the run weighs on both alike); each one's time to ready (median
+     * of {@value #READY_RUNS} cold starts on an empty topic), drain rate, peak RSS and CPU seconds of
+     * the drain (from process start), and p99 at 5,000 events/s for {@value #RUNTIME_LATENCY_SECONDS} s
+     * into the consumer that has just drained.
+     */
+    private void nativeNextToJvm(int events) throws Exception {
+        String binary = TestInfrastructure.appBinary().orElseThrow(
+                () -> new IllegalStateException("no native executable: bin/benchmark --native passes target/*-runner as it.app.binary"));
+        ConsumerRuntime jvm = new ConsumerRuntime("JVM", null, Map.of("JAVA_TOOL_OPTIONS", imageJavaToolOptions()), List.of());
+        ConsumerRuntime executable = new ConsumerRuntime("native", binary, Map.of(), nativeImageOptions());
+        results.put("JVM settings", jvm.environment().get("JAVA_TOOL_OPTIONS") + " (Dockerfile.jvm)");
+        results.put("native settings", String.join(" ", executable.options()) + " (Dockerfile.native)");
+        Map<ConsumerRuntime, List<Double>> ready = new LinkedHashMap<>(Map.of(jvm, new ArrayList<>(), executable, new ArrayList<>()));
+        for (int run = 1; run <= READY_RUNS; run++) {
+            for (ConsumerRuntime runtime : List.of(jvm, executable)) {
+                ready.get(runtime).add(timeToReady(runtime));
+            }
+        }
+        Stream stream = fill("bench-runtimes", events, 0, 45, (record, event) -> { });
+        Map<ConsumerRuntime, List<Drain>> drains = new LinkedHashMap<>(Map.of(jvm, new ArrayList<>(), executable, new ArrayList<>()));
+        Map<ConsumerRuntime, Long> peakRss = new java.util.HashMap<>();
+        Map<ConsumerRuntime, Latency> latency = new java.util.HashMap<>();
+        List<ConsumerRuntime> order = List.of(jvm, executable, executable, jvm);
+        for (int i = 0; i < order.size(); i++) {
+            ConsumerRuntime runtime = order.get(i);
+            use(runtime);
+            try (Drained drained = drain(stream, runtime.name())) {
+                drains.get(runtime).add(drained.figures());
+                peakRss.merge(runtime, peakRssMb(drained.consumer().pid()), Math::max);
+                if (i >= 2) {
+                    // Each runtime's second drain: a latency run into the consumer that is now caught up.
+                    checkpoint();
+                    progress(runtime.name() + ": producer at 5,000 events/s for " + RUNTIME_LATENCY_SECONDS + " s");
+                    Timestamp since = new Timestamp(System.currentTimeMillis());
+                    runLatencyProducer(stream.topic(), RUNTIME_LATENCY_SECONDS);
+                    PipelineState.await("latency run drained", Duration.ofMinutes(2),
+                            () -> PipelineState.lag(drained.group(), stream.topic(), PARTITIONS) == 0);
+                    latency.put(runtime, latency(since, 0, RUNTIME_LATENCY_SECONDS));
+                    progress("  " + latency.get(runtime));
+                }
+            }
+        }
+        use(jvm);
+        double jvmRate = mean(drains.get(jvm), Drain::rate);
+        double nativeRate = mean(drains.get(executable), Drain::rate);
+        double nativeReady = median(ready.get(executable));
+        long nativeRss = peakRss.get(executable);
+        System.out.println();
+        System.out.printf("| %,d events, 6 partitions, same run | JVM | native |%n", events);
+        System.out.println("|---|---|---|");
+        System.out.printf("| drain rate (events/s, two drains each) | %s | %s |%n", join(drains.get(jvm), "%,.0f", Drain::rate),
+                join(drains.get(executable), "%,.0f", Drain::rate));
+        System.out.printf("| peak RSS draining (MB) | %d | %d |%n", peakRss.get(jvm), nativeRss);
+        System.out.printf("| CPU seconds per drain, start included | %s | %s |%n", join(drains.get(jvm), "%.1f", Drain::cpuSeconds),
+                join(drains.get(executable), "%.1f", Drain::cpuSeconds));
+        System.out.printf("| time to ready (s, %d cold starts) | %s | %s |%n", READY_RUNS, seconds(ready.get(jvm)), seconds(ready.get(executable)));
+        System.out.printf("| p99 at 5,000/s for %d s (ms) | %.1f | %.1f |%n", RUNTIME_LATENCY_SECONDS, latency.get(jvm).p99() * 1000,
+                latency.get(executable).p99() * 1000);
+        results.put("native / JVM drain", String.format("%.2fx (%,.0f against %,.0f events/s, means)", nativeRate / jvmRate, nativeRate, jvmRate));
+        target("native drain >= 0.9x the JVM's", String.format("%.2fx", nativeRate / jvmRate), nativeRate / jvmRate >= 0.9);
+        target("native ready <= 0.5 s (median)", String.format("%.2f s (JVM %.2f s)", nativeReady, median(ready.get(jvm))), nativeReady <= 0.5);
+        target("native peak RSS draining <= 150 MB", nativeRss + " MB (JVM " + peakRss.get(jvm) + " MB)", nativeRss > 0 && nativeRss <= 150);
+        target("native p99 <= 50 ms at 5,000/s", String.format("%.1f ms", latency.get(executable).p99() * 1000),
+                latency.get(executable).p99() * 1000 <= 50);
+    }
+
+    /**
+     * Makes {@link #drain} and {@link Pipeline#startConsumer} start this runtime: AppProcess starts the
+     * executable named by {@code it.app.binary} (as the ITs do under {@code -Dnative}), else the jar.
+     */
+    private void use(ConsumerRuntime runtime) {
+        if (runtime.binary() == null) {
+            System.clearProperty("it.app.binary");
+        } else {
+            System.setProperty("it.app.binary", runtime.binary());
+        }
+        consumerEnvironment.clear();
+        consumerEnvironment.putAll(runtime.environment());
+        consumerOptions = runtime.options();
+    }
+
+    /** Seconds from process start to /q/health/ready 200, on a new empty topic with a new group. */
+    private double timeToReady(ConsumerRuntime runtime) throws Exception {
+        String topic = TestInfrastructure.createTopic("bench-ready", PARTITIONS);
+        try (Pipeline pipeline = Pipeline.over(topic, PARTITIONS, "bench-ready")) {
+            use(runtime);
+            AppProcess consumer = pipeline.startConsumer(consumerEnvironment, consumerOptions);
+            double seconds = consumer.secondsUntilReady(Duration.ofSeconds(60));
+            progress(String.format("%s: ready after %.2f s", runtime.name(), seconds));
+            consumer.terminate();
+            consumer.awaitExit(Duration.ofSeconds(30));
+            return seconds;
+        }
+    }
+
+    /** The native image's default arguments: Dockerfile.native's CMD (its heap settings). */
+    private static List<String> nativeImageOptions() throws java.io.IOException {
+        String dockerfile = Files.readString(Path.of("src/main/docker/Dockerfile.native"));
+        return List.of(find(dockerfile, "(?m)^CMD \\[([^\\]]*)\\]").replace("\"", "").split("\\s*,\\s*"));
+    }
+
+    private static double mean(List<Drain> drains, java.util.function.ToDoubleFunction<Drain> field) {
+        return drains.stream().mapToDouble(field).average().orElseThrow();
+    }
+
+    private static double median(List<Double> values) {
+        List<Double> sorted = values.stream().sorted().toList();
+        return sorted.get(sorted.size() / 2);
+    }
+
+    private static String seconds(List<Double> values) {
+        return String.join(" / ", values.stream().map(v -> String.format("%.2f", v)).toList());
     }
 
     // ---- consumer ----

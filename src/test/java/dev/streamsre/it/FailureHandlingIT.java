@@ -523,6 +523,34 @@ class FailureHandlingIT {
     }
 
     /**
+     * A producer chooses its compression, and a batch the consumer cannot decompress is fetched
+     * again forever, stopping its partition. Events in each of Kafka's codecs all land; on the native
+     * executable snappy and zstd are JNI libraries that must have been built in (application.properties).
+     */
+    @Test
+    void eventsInEveryCompressionCodecLand() {
+        Set<UUID> events = new java.util.HashSet<>();
+        for (String codec : List.of("none", "gzip", "snappy", "lz4", "zstd")) {
+            Map<String, Object> settings = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, TestInfrastructure.bootstrapServers(),
+                    ProducerConfig.COMPRESSION_TYPE_CONFIG, codec,
+                    ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName(),
+                    ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+            try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(settings)) {
+                for (int i = 0; i < 200; i++) {
+                    UUID id = UUID.randomUUID();
+                    events.add(id);
+                    producer.send(new ProducerRecord<>(topic, bytes(codec + ":" + i % 6), bytes(event(id.toString(),
+                            codec + ":" + i % 6, "r-" + id, 1 + i % 5))));
+                }
+            }
+        }
+        pipeline.startConsumer();
+        Pipeline.Expected expected = new Pipeline.Expected(events, 0, events.size());
+        pipeline.awaitDrained(expected, Duration.ofMinutes(1));
+        pipeline.assertExactly(expected);
+    }
+
+    /**
      * Whoever can write to the DLQ topic can write any header: a NUL in the claimed source topic
      * or in a message, or a source timestamp PostgreSQL cannot store, once made every insert of the
      * entry fail and stopped the recorder's commits there. Each entry is recorded, the one behind

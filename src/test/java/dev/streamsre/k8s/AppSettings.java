@@ -194,6 +194,11 @@ final class AppSettings {
         return List.of(match("src/main/docker/Dockerfile.jvm", "(?m)^ENV JAVA_TOOL_OPTIONS=\"([^\"]*)\"").trim().split("\\s+"));
     }
 
+    /** The native image's default arguments (Dockerfile.native's CMD, its heap), which a container's args replace. */
+    List<String> nativeImageArguments() {
+        return List.of(match("src/main/docker/Dockerfile.native", "(?m)^CMD \\[([^\\]]*)\\]").replace("\"", "").trim().split("\\s*,\\s*"));
+    }
+
     /** Partitions of the main topic, as bin/infra creates it. */
     int mainTopicPartitions() {
         return Integer.parseInt(match("bin/infra", "--topic \"\\$MAIN_TOPIC\"\\s*\\\\?\\s*--partitions (\\d+)"));

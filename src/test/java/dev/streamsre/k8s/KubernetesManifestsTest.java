@@ -67,6 +67,7 @@ class KubernetesManifestsTest {
     private static final String BASE = "k8s/base";
     private static final String DEV = "k8s/overlays/dev";
     private static final String PRODUCTION = "k8s/overlays/production";
+    private static final String PRODUCTION_NATIVE = "k8s/overlays/production-native";
     private static final String CONSUMER = "streamsre-consumer";
     private static final String GROUP_INSTANCE_ID = "STREAMSRE_CONSUMER_GROUP_INSTANCE_ID";
     private static final Set<String> RECOMMENDED_LABELS = Set.of(
@@ -75,6 +76,8 @@ class KubernetesManifestsTest {
     private static final Pattern HEAP_FLAG = Pattern.compile("-XX:(MaxRAMPercentage|InitialRAMPercentage|MinRAMPercentage)=.*|-Xm[xs].*");
     /** What the JVM needs outside the heap (metaspace, threads, Kafka and Netty buffers) at least. */
     private static final long NON_HEAP_BYTES = 128L << 20;
+    /** The same for the native executable, which has no metaspace, JIT or class data to map. */
+    private static final long NATIVE_NON_HEAP_BYTES = 64L << 20;
 
     private final AppSettings app = new AppSettings(REPOSITORY);
     private final Map<String, Manifests> rendered = new LinkedHashMap<>();
@@ -83,7 +86,7 @@ class KubernetesManifestsTest {
 
     @BeforeAll
     void render() {
-        for (String kustomization : List.of(BASE, DEV, PRODUCTION)) {
+        for (String kustomization : List.of(BASE, DEV, PRODUCTION, PRODUCTION_NATIVE)) {
             Manifests manifests = Manifests.render(REPOSITORY, kustomization);
             rendered.put(kustomization, manifests);
             Map<String, Set<String>> lines = new LinkedHashMap<>();
@@ -216,6 +219,18 @@ class KubernetesManifestsTest {
             Quantity limit = container.getResources().getLimits().get("memory");
             assertThat(limit).as(at + " memory limit").isNotNull();
             long limitBytes = Quantity.getAmountInBytes(limit).longValue();
+            if (container.getImage().contains("streamsre-native")) {
+                // The native executable takes its heap as arguments (the image's CMD unless the container's
+                // args replace it) and reads no JAVA_TOOL_OPTIONS.
+                assertThat(env(container, "JAVA_TOOL_OPTIONS")).as(at + " JAVA_TOOL_OPTIONS on a native image").isEmpty();
+                List<String> arguments = container.getArgs().isEmpty() ? app.nativeImageArguments() : container.getArgs();
+                assertThat(String.join(" ", arguments)).as(at + " native heap argument").containsPattern("-Xmx\\d+[mMgG]");
+                long heap = maxHeap(String.join(" ", arguments), limitBytes);
+                assertThat(limitBytes - heap).as(at + ": memory limit " + limit + " minus the native heap (" + (heap >> 20)
+                        + " MiB) leaves room outside the heap").isGreaterThanOrEqualTo(NATIVE_NON_HEAP_BYTES);
+                check(manifests, object, "native heap " + (heap >> 20) + " MiB of a " + limit + " limit");
+                return;
+            }
             String options = env(container, "JAVA_TOOL_OPTIONS").orElse(String.join(" ", app.imageJavaToolOptions()));
             assertThat(List.of(options.split("\\s+"))).as(at + " JAVA_TOOL_OPTIONS keeps the image's " + imageFlags).containsAll(imageFlags);
             long heap = maxHeap(options, limitBytes);
