@@ -586,13 +586,18 @@ public final class PipelineBenchmark {
                 ready.get(runtime).add(timeToReady(runtime));
             }
         }
-        Stream stream = fill("bench-runtimes", events, 0, 45, (record, event) -> { });
+        // The same stream (seed 45) three times: a latency run adds to its topic, so each runtime's
+        // second drain, which a latency run follows, has a copy of its own.
+        Stream shared = fill("bench-runtimes", events, 0, 45, (record, event) -> { });
+        Map<ConsumerRuntime, Stream> ownCopy = Map.of(executable, fill("bench-runtimes-native", events, 0, 45, (record, event) -> { }),
+                jvm, fill("bench-runtimes-jvm", events, 0, 45, (record, event) -> { }));
         Map<ConsumerRuntime, List<Drain>> drains = new LinkedHashMap<>(Map.of(jvm, new ArrayList<>(), executable, new ArrayList<>()));
         Map<ConsumerRuntime, Long> peakRss = new java.util.HashMap<>();
         Map<ConsumerRuntime, Latency> latency = new java.util.HashMap<>();
         List<ConsumerRuntime> order = List.of(jvm, executable, executable, jvm);
         for (int i = 0; i < order.size(); i++) {
             ConsumerRuntime runtime = order.get(i);
+            Stream stream = i < 2 ? shared : ownCopy.get(runtime);
             use(runtime);
             try (Drained drained = drain(stream, runtime.name())) {
                 drains.get(runtime).add(drained.figures());
