@@ -96,7 +96,10 @@ public class DeadLetterOffice {
             log.deadLettered(letter.record(), letter.record().getOffset(), letter.reason(), letter.eventId());
             metrics.processed(Result.DLQ, 1);
             metrics.deadLettered(letter.reason().reasonCode());
-            letters.add(new DeadLetterSender.Letter(copy(letter, failedAtHeader), () -> entry(letter, failedAt)));
+            IncomingKafkaRecord<byte[], byte[]> record = letter.record();
+            letters.add(new DeadLetterSender.Letter(
+                    new DeadLetterSender.Source(record.getTopic(), record.getPartition(), record.getOffset()),
+                    copy(letter, failedAtHeader), () -> entry(letter, failedAt)));
         }
         unsettledBatches.incrementAndGet();
         Uni<Void> settled = sender.sendAll(letters)

@@ -12,6 +12,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -99,9 +102,26 @@ public class DeadLetterSender {
         return lastFailure;
     }
 
-    /** A dead letter to send, and what to store in {@code dlq_events} if the DLQ topic can never take it. */
-    public record Letter(ProducerRecord<byte[], byte[]> copy, Supplier<DeadLetter> entry) {
+    /**
+     * A dead letter to send, and what to store in {@code dlq_events} if the DLQ topic can never take it.
+     *
+     * @param source where the dead record was read: one in-flight letter per source (see {@link #sendAll})
+     */
+    public record Letter(Source source, ProducerRecord<byte[], byte[]> copy, Supplier<DeadLetter> entry) {
     }
+
+    /** A record's place in its topic. */
+    public record Source(String topic, int partition, long offset) {
+    }
+
+    /**
+     * Letters handed over and not yet safe, by the record they come from. A partition that moves to
+     * another of this process' Kafka consumers while its dead letter is being retried (a rebalance
+     * during a DLQ outage) is read again from its committed offset, so the same record is
+     * dead-lettered a second time: that letter waits for the first one instead of sending a second
+     * copy to the DLQ topic.
+     */
+    private final Map<Source, CompletableFuture<Void>> inFlight = new ConcurrentHashMap<>();
 
     /**
      * Completes once every letter is safe. Fails only when shutdown stops the retries; the batch is
@@ -110,10 +130,35 @@ public class DeadLetterSender {
      * <p>All letters are handed to the producer at once, on {@link #sendThread}: {@code send()} blocks
      * while it waits for the topic's metadata (up to max.block.ms when the topic is missing), which
      * must never happen on the event loop the database client shares. Only letters whose send
-     * failed take the slower path, one by one with retries.
+     * failed take the slower path, one by one with retries. A letter whose record already has one
+     * in flight joins that one ({@link #inFlight}).
      */
     public Uni<Void> sendAll(List<Letter> letters) {
         pending.addAndGet(letters.size());
+        List<Uni<Void>> outcomes = new ArrayList<>();
+        List<Letter> fresh = new ArrayList<>(letters.size());
+        List<CompletableFuture<Void>> settled = new ArrayList<>(letters.size());
+        for (Letter letter : letters) {
+            CompletableFuture<Void> mine = new CompletableFuture<>();
+            CompletableFuture<Void> earlier = inFlight.putIfAbsent(letter.source(), mine);
+            if (earlier == null) {
+                fresh.add(letter);
+                settled.add(mine);
+            } else {
+                // A copy: a joiner's cancellation must not cancel the first letter's future.
+                outcomes.add(Uni.createFrom().completionStage(earlier.copy()).eventually(pending::decrementAndGet));
+            }
+        }
+        if (!fresh.isEmpty()) {
+            outcomes.add(sendFresh(fresh, settled));
+        }
+        if (outcomes.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        return outcomes.size() == 1 ? outcomes.get(0) : Uni.join().all(outcomes).andFailFast().replaceWithVoid();
+    }
+
+    private Uni<Void> sendFresh(List<Letter> letters, List<CompletableFuture<Void>> settled) {
         return Uni.createFrom().<Throwable[]>emitter(emitter -> {
             Throwable[] failures = new Throwable[letters.size()];
             AtomicInteger unanswered = new AtomicInteger(letters.size());
@@ -145,13 +190,34 @@ public class DeadLetterSender {
             }
         })
                 .runSubscriptionOn(sendThread)
+                .onTermination().invoke((failures, failure, cancelled) -> {
+                    if (failures == null) {
+                        // Never handed over (cancelled, or the send thread refused at shutdown).
+                        pending.addAndGet(-letters.size());
+                        for (int i = 0; i < letters.size(); i++) {
+                            unsafe(letters.get(i), settled.get(i), failure != null ? failure
+                                    : new CancellationException("dead-letter send cancelled"));
+                        }
+                    }
+                })
                 .chain(failures -> {
                     List<Uni<Void>> retried = new ArrayList<>();
                     for (int i = 0; i < failures.length; i++) {
+                        Letter letter = letters.get(i);
+                        CompletableFuture<Void> safe = settled.get(i);
                         if (failures[i] == null) {
                             pending.decrementAndGet();
+                            safe(letter, safe);
                         } else {
-                            retried.add(afterFailure(letters.get(i), failures[i]));
+                            retried.add(afterFailure(letter, failures[i])
+                                    .onTermination().invoke((ok, failure, cancelled) -> {
+                                        if (failure == null && !cancelled) {
+                                            safe(letter, safe);
+                                        } else {
+                                            unsafe(letter, safe, failure != null ? failure
+                                                    : new CancellationException("dead-letter send cancelled"));
+                                        }
+                                    }));
                         }
                     }
                     if (retried.isEmpty()) {
@@ -160,6 +226,16 @@ public class DeadLetterSender {
                     }
                     return Uni.join().all(retried).andFailFast().replaceWithVoid();
                 });
+    }
+
+    private void safe(Letter letter, CompletableFuture<Void> settled) {
+        inFlight.remove(letter.source(), settled);
+        settled.complete(null);
+    }
+
+    private void unsafe(Letter letter, CompletableFuture<Void> settled, Throwable failure) {
+        inFlight.remove(letter.source(), settled);
+        settled.completeExceptionally(failure);
     }
 
     /** A letter whose first send failed: stored instead if it can never be sent, else sent again with backoff. */
