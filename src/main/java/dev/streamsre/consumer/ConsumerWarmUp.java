@@ -4,8 +4,6 @@ import dev.streamsre.Mode;
 import dev.streamsre.event.Event;
 import dev.streamsre.event.EventCodec;
 import dev.streamsre.event.ReviewData;
-import dev.streamsre.sink.PendingEvent;
-import dev.streamsre.sink.ReviewSink;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Uni;
 import jakarta.annotation.Priority;
@@ -97,15 +95,15 @@ public class ConsumerWarmUp {
      * small batches, one chain of them per connection at once.
      */
     private Uni<Integer> run() {
-        List<BatchTriage.RawRecord> records = new ArrayList<>(events);
+        List<BatchRecord> records = new ArrayList<>(events);
         Instant now = Instant.now();
         for (int i = 0; i < events; i++) {
-            records.add(new BatchTriage.RawRecord(0, i, codec.encode(syntheticEvent(now, i))));
+            records.add(new BatchRecord(null, 0, i, codec.encode(syntheticEvent(now, i)), -1));
         }
-        List<PendingEvent> decoded = new ArrayList<>(events);
         for (int from = 0; from < events; from += BATCH) {
-            decoded.addAll(BatchTriage.toWrite(triage.triage(records.subList(from, Math.min(events, from + BATCH)))));
+            triage.triage(records.subList(from, Math.min(events, from + BATCH)));
         }
+        List<BatchRecord> decoded = records.stream().filter(BatchRecord::toWrite).toList();
         if (decoded.size() != events) {
             // Only limits configured below an ordinary event's size refuse these; real records would fare the same.
             return Uni.createFrom().failure(new IllegalStateException("the consumer's own limits refuse "
@@ -121,7 +119,7 @@ public class ConsumerWarmUp {
     }
 
     /** Rehearses the batch starting at {@code from}, then every {@code connections}-th batch after it, one at a time. */
-    private Uni<Void> rehearseFrom(List<PendingEvent> decoded, int from) {
+    private Uni<Void> rehearseFrom(List<BatchRecord> decoded, int from) {
         if (from >= decoded.size()) {
             return Uni.createFrom().voidItem();
         }

@@ -1,32 +1,22 @@
 package dev.streamsre.consumer;
 
 import dev.streamsre.Mode;
-import dev.streamsre.deadletter.Condemned;
-import dev.streamsre.deadletter.DeadLetterOffice;
-import dev.streamsre.deadletter.DeadLetterStore;
-import dev.streamsre.failure.PoisonRecordException;
 import dev.streamsre.failure.ShutdownSignal;
-import dev.streamsre.kafka.BoundedValueDeserializer;
 import dev.streamsre.observability.PipelineMetrics;
 import dev.streamsre.observability.PipelineMetrics.Result;
-import dev.streamsre.sink.IsolatingWriter;
-import dev.streamsre.sink.WriteResult;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.Startup;
 import io.smallrye.mutiny.Uni;
-import io.smallrye.reactive.messaging.kafka.IncomingKafkaRecord;
 import io.smallrye.reactive.messaging.kafka.KafkaRecord;
 import io.smallrye.reactive.messaging.kafka.KafkaRecordBatch;
 import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
-import org.apache.kafka.common.header.Header;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.jboss.logging.Logger;
@@ -103,67 +93,43 @@ public class EventConsumer {
                 .eventually(() -> inflightRecords.addAndGet(-records.size()));
     }
 
-    private Uni<Void> process(KafkaRecordBatch<byte[], byte[]> batch, List<KafkaRecord<byte[], byte[]>> records) {
-        List<BatchTriage.RawRecord> raw = new ArrayList<>(records.size());
-        for (KafkaRecord<byte[], byte[]> record : records) {
-            raw.add(new BatchTriage.RawRecord(record.getPartition(), offsetOf(record), record.getPayload(),
-                    droppedValueBytes(record)));
+    /** The stages, in the order a record meets them: decode, write, dead-letter and acknowledge. */
+    private Uni<Void> process(KafkaRecordBatch<byte[], byte[]> batch, List<KafkaRecord<byte[], byte[]>> delivered) {
+        List<BatchRecord> records = new ArrayList<>(delivered.size());
+        for (KafkaRecord<byte[], byte[]> record : delivered) {
+            records.add(BatchRecord.of(record));
         }
-        List<BatchTriage.Verdict> verdicts = triage.triage(raw);
-        return writer.write(BatchTriage.toWrite(verdicts)).chain(results -> {
-            List<DeadLetterStore.Landed> replaysLanded = new ArrayList<>();
-            List<Condemned> condemned = outcomes(records, verdicts, results, replaysLanded);
-            return deadLetters.settle(batch, condemned, replaysLanded);
-        });
+        triage.triage(records);
+        return writer.write(records)
+                .invoke(() -> count(records))
+                .chain(() -> deadLetters.settle(batch, records));
     }
 
-    /**
-     * Counts how each record ended and gathers, in offset order, the ones to dead-letter and the
-     * replayed ones that landed (their DLQ entries are resolved).
-     */
-    private List<Condemned> outcomes(List<KafkaRecord<byte[], byte[]>> records, List<BatchTriage.Verdict> verdicts,
-            List<WriteResult> results, List<DeadLetterStore.Landed> replaysLanded) {
-        List<Condemned> condemned = new ArrayList<>();
-        int written = 0;
+    /** Counts how the batch's records ended, once per batch: a counter increment per event was 2 % of the consumer's allocation. */
+    private void count(List<BatchRecord> records) {
         int landed = 0;
         int duplicates = 0;
         int late = 0;
         // The batch's rows are committed by now: one clock reading for all of them.
         long lateBefore = System.currentTimeMillis() - freshnessThresholdMillis;
-        for (int i = 0; i < verdicts.size(); i++) {
-            IncomingKafkaRecord<byte[], byte[]> record = (IncomingKafkaRecord<byte[], byte[]>) records.get(i);
-            BatchTriage.Verdict verdict = verdicts.get(i);
-            if (verdict instanceof BatchTriage.Write write) {
-                WriteResult result = results.get(written++);
-                if (result instanceof WriteResult.Refused refused) {
-                    condemned.add(new Condemned(record, refused.reason(), write.event().event().eventId()));
-                } else {
-                    DeadLetterStore.Landed replay = DeadLetterOffice.replayOf(record);
-                    if (result instanceof WriteResult.Landed) {
-                        landed++;
-                        // A replayed dead letter is old by design: the freshness SLI is about the stream.
-                        if (replay == null && write.event().event().ts().toEpochMilli() < lateBefore) {
-                            late++;
-                        }
-                    } else {
-                        duplicates++;
-                    }
-                    if (replay != null) {
-                        replaysLanded.add(replay);
+        for (BatchRecord record : records) {
+            switch (record.fate()) {
+                case LANDED -> {
+                    landed++;
+                    // A replayed dead letter is old by design: the freshness SLI is about the stream.
+                    if (record.event().ts().toEpochMilli() < lateBefore && !DeadLetterOffice.isReplay(record)) {
+                        late++;
                     }
                 }
-            } else if (verdict instanceof BatchTriage.Reject reject) {
-                condemned.add(new Condemned(record, new PoisonRecordException(reject.rejection().reason().code(),
-                        reject.rejection().detail()), null));
-            } else {
-                duplicates++;
+                case DUPLICATE -> duplicates++;
+                default -> {
+                    // Dead letters are counted by the DeadLetterOffice as it sends them.
+                }
             }
         }
-        // Counted per batch: a counter increment per event was 2 % of the consumer's allocation.
         metrics.processed(Result.SUCCESS, landed);
         metrics.processed(Result.DUPLICATE, duplicates);
         metrics.late(late);
-        return condemned;
     }
 
     /**
@@ -183,26 +149,5 @@ public class EventConsumer {
         }
         LOG.infof("consumer drained for shutdown: records_still_in_flight=%d batches_with_unsafe_dead_letters=%d",
                 inflightRecords.get(), deadLetters.unsettledBatches());
-    }
-
-    /**
-     * The size of a value too large to hold ({@link BoundedValueDeserializer} did not copy it), or
-     * -1 when the record's value is all there.
-     */
-    private static long droppedValueBytes(KafkaRecord<?, ?> record) {
-        Header dropped = ((IncomingKafkaRecord<?, ?>) record).getHeaders().lastHeader(BoundedValueDeserializer.DROPPED_VALUE_BYTES);
-        if (dropped == null) {
-            return -1;
-        }
-        try {
-            return Long.parseLong(new String(dropped.value(), StandardCharsets.US_ASCII));
-        } catch (NumberFormatException e) {
-            return Long.MAX_VALUE;
-        }
-    }
-
-    /** Records of an incoming batch are always {@link IncomingKafkaRecord}s; only they know their offset. */
-    static long offsetOf(KafkaRecord<?, ?> record) {
-        return ((IncomingKafkaRecord<?, ?>) record).getOffset();
     }
 }

@@ -28,6 +28,12 @@ public record DeadLetter(String sourceTopic, int sourcePartition, long sourceOff
                 exceptionClass, attempts, failedAt, replayOf, replayCount);
     }
 
+    /** The same letter with another error message. */
+    public DeadLetter withErrorMessage(String message) {
+        return new DeadLetter(sourceTopic, sourcePartition, sourceOffset, sourceTimestamp, dlqPartition, dlqOffset, eventId,
+                key, payload, originalHeaders, reason, message, exceptionClass, attempts, failedAt, replayOf, replayCount);
+    }
+
     /** A Kafka header as stored: Kafka allows repeated keys and binary (or null) values. */
     public record StoredHeader(String key, byte[] value) {
     }

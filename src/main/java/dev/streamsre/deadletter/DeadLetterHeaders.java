@@ -55,6 +55,12 @@ public final class DeadLetterHeaders {
         return header == null || header.value() == null ? null : new String(header.value(), StandardCharsets.UTF_8);
     }
 
+    /** The {@code dlq_events.id} a record was replayed from, if its replay header names one, else null. */
+    public static Long replayedEntry(Headers headers) {
+        Long entryId = number(text(headers, REPLAY_OF));
+        return entryId == null || entryId <= 0 ? null : entryId;
+    }
+
     /**
      * A header's text as a number, or null when absent or not a decimal number: headers are whatever
      * a producer wrote, so they are parsed, never trusted.

@@ -103,22 +103,31 @@ public class DeadLetterRecorder {
         return chain;
     }
 
-    /**
-     * Reads a DLQ record: our headers first, the connector's as a fallback, the record itself last.
-     * Never throws: headers are whatever a producer wrote (the source record's own headers travel
-     * into its DLQ copy), so a header that does not parse is treated as absent, and the record is
-     * identified by its own DLQ position instead of a claimed source.
-     */
+    /** Reads a record of the DLQ topic into its {@code dlq_events} row ({@link #read}). */
     static DeadLetter parse(KafkaRecord<byte[], byte[]> record) {
-        Headers headers = record.getHeaders();
-        long dlqOffset = ((IncomingKafkaRecord<?, ?>) record).getOffset();
+        return read(record.getHeaders(), record.getKey(), record.getPayload(), record.getTopic(), record.getPartition(),
+                ((IncomingKafkaRecord<?, ?>) record).getOffset(), record.getTimestamp());
+    }
+
+    /**
+     * The one place that turns a DLQ copy's headers into a dead letter: a record read from the DLQ
+     * topic, or a copy the topic could never take (then {@code dlqPartition} and {@code dlqOffset}
+     * are null, and the consumer stores it straight into {@code dlq_events}). Our headers first, the
+     * connector's as a fallback, the record itself last. Never throws: headers are whatever a
+     * producer wrote (the source record's own headers travel into its DLQ copy), so a header that
+     * does not parse is treated as absent, and the record is identified by its own DLQ position
+     * instead of a claimed source.
+     */
+    public static DeadLetter read(Headers headers, byte[] key, byte[] payload, String dlqTopic, Integer dlqPartition,
+            Long dlqOffset, Instant timestamp) {
         String sourceTopic = first(headers, DeadLetterHeaders.SOURCE_TOPIC, "dead-letter-topic");
         Integer sourcePartition = DeadLetterHeaders.intNumber(first(headers, DeadLetterHeaders.SOURCE_PARTITION, "dead-letter-partition"));
         Long sourceOffset = DeadLetterHeaders.number(first(headers, DeadLetterHeaders.SOURCE_OFFSET, "dead-letter-offset"));
         // A claimed source counts only if it names a topic Kafka could have (a NUL or any other
         // character outside Kafka's topic alphabet is a forgery PostgreSQL would refuse to store).
+        // A copy with no DLQ position is always the consumer's own, whose source headers are real.
         boolean knownSource = sourceTopic != null && TOPIC_NAME.matcher(sourceTopic).matches() && sourcePartition != null
-                && sourcePartition >= 0 && sourceOffset != null && sourceOffset >= 0;
+                && sourcePartition >= 0 && sourceOffset != null && sourceOffset >= 0 || dlqOffset == null;
         Long sourceMillis = knownSource ? DeadLetterHeaders.number(first(headers, DeadLetterHeaders.SOURCE_TIMESTAMP, null)) : null;
         String reason = first(headers, DeadLetterHeaders.REASON, null);
         String message = first(headers, DeadLetterHeaders.ERROR_MESSAGE, "dead-letter-reason");
@@ -135,15 +144,15 @@ public class DeadLetterRecorder {
         }
         boolean replayed = replayOf != null && replayOf > 0 && replayCount != null && replayCount > 0;
         return new DeadLetter(
-                knownSource ? sourceTopic : record.getTopic(),
-                knownSource ? sourcePartition : record.getPartition(),
+                knownSource ? sourceTopic : dlqTopic,
+                knownSource ? sourcePartition : dlqPartition,
                 knownSource ? sourceOffset : dlqOffset,
-                storable(knownSource ? (sourceMillis != null ? Instant.ofEpochMilli(sourceMillis) : null) : record.getTimestamp()),
-                record.getPartition(), dlqOffset,
-                eventIdOf(record.getPayload()), record.getKey(), record.getPayload(), original,
+                storable(knownSource ? (sourceMillis != null ? Instant.ofEpochMilli(sourceMillis) : null) : timestamp),
+                dlqPartition, dlqOffset,
+                eventIdOf(payload), key, payload, original,
                 reason != null && !reason.isBlank() ? reason : "unknown", message, exceptionClass,
                 attempts != null && attempts > 0 ? attempts : 1,
-                failedAt != null ? failedAt : storableOrNow(record.getTimestamp()),
+                failedAt != null ? failedAt : storableOrNow(timestamp),
                 replayed ? replayOf : null,
                 replayed ? replayCount : 0);
     }

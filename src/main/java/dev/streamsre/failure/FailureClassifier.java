@@ -81,9 +81,6 @@ public final class FailureClassifier {
     /** Classifies a failure (looking through its causes). */
     public static Classification classify(Throwable failure) {
         for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof PoisonRecordException poison) {
-                return new Classification(Kind.PERMANENT, poison.reasonCode());
-            }
             String sqlState = sqlStateOf(t);
             if (sqlState != null) {
                 return classifySqlState(sqlState);

@@ -2,7 +2,7 @@ package dev.streamsre.health;
 
 import dev.streamsre.Mode;
 import dev.streamsre.observability.PipelineMetrics;
-import dev.streamsre.sink.ReviewSink;
+import dev.streamsre.consumer.ReviewSink;
 import io.quarkus.scheduler.Scheduled;
 import io.smallrye.faulttolerance.api.CircuitBreakerMaintenance;
 import io.smallrye.faulttolerance.api.CircuitBreakerState;

@@ -1,8 +1,8 @@
 package dev.streamsre.health;
 
 import dev.streamsre.Mode;
-import dev.streamsre.deadletter.DeadLetterSender;
-import dev.streamsre.sink.WriteRefusal;
+import dev.streamsre.consumer.DeadLetterSender;
+import dev.streamsre.consumer.WriteRefusal;
 import io.smallrye.faulttolerance.api.CircuitBreakerState;
 import io.smallrye.health.api.AsyncHealthCheck;
 import io.smallrye.mutiny.Uni;

@@ -27,7 +27,8 @@ public class KafkaClients {
 
     private final Map<String, Object> shared;
 
-    KafkaClients(@Identifier("default-kafka-broker") Map<String, Object> kafkaConfig) {
+    /** @param kafkaConfig the connector's {@code kafka.*} settings (a test or tool passes its own) */
+    public KafkaClients(@Identifier("default-kafka-broker") Map<String, Object> kafkaConfig) {
         Map<String, Object> settings = new HashMap<>(kafkaConfig);
         settings.keySet().removeAll(NOT_CLIENT_SETTINGS);
         this.shared = Map.copyOf(settings);

@@ -63,7 +63,8 @@ public class PipelineMetrics {
     private final Counter late;
     private final DistributionSummary batchSize;
 
-    PipelineMetrics(MeterRegistry registry) {
+    /** @param registry Quarkus' Prometheus registry; a component test passes a simple one */
+    public PipelineMetrics(MeterRegistry registry) {
         this.registry = registry;
         this.consumed = Counter.builder("events_consumed")
                 .description("Records received from the main topic").register(registry);

@@ -8,7 +8,7 @@ import dev.streamsre.it.AppProcess;
 import dev.streamsre.it.Pipeline;
 import dev.streamsre.it.PipelineState;
 import dev.streamsre.it.TestInfrastructure;
-import dev.streamsre.sink.ReviewSink;
+import dev.streamsre.consumer.ReviewSink;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;

@@ -2,13 +2,11 @@ package dev.streamsre.consumer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.streamsre.consumer.BatchTriage.RawRecord;
-import dev.streamsre.consumer.BatchTriage.Verdict;
+import dev.streamsre.consumer.BatchRecord.Fate;
 import dev.streamsre.event.Event;
 import dev.streamsre.event.EventCodec;
 import dev.streamsre.event.RejectReason;
 import dev.streamsre.event.ReviewData;
-import dev.streamsre.sink.PendingEvent;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
@@ -21,38 +19,41 @@ class BatchTriageTest {
     private final BatchTriage triage = new BatchTriage(codec);
 
     @Test
-    void eachRecordGetsOneVerdictInOffsetOrder() {
+    void eachRecordIsSettledInOffsetOrder() {
         UUID first = UUID.randomUUID();
         UUID second = UUID.randomUUID();
-        List<Verdict> verdicts = triage.triage(List.of(
-                new RawRecord(0, 10, event(first)),
-                new RawRecord(0, 11, "{not json".getBytes(StandardCharsets.UTF_8)),
-                new RawRecord(1, 5, event(second)),
-                new RawRecord(0, 12, event(first)),
-                new RawRecord(1, 6, null)));
+        List<BatchRecord> records = List.of(
+                record(0, 10, event(first)),
+                record(0, 11, "{not json".getBytes(StandardCharsets.UTF_8)),
+                record(1, 5, event(second)),
+                record(0, 12, event(first)),
+                record(1, 6, null));
 
-        assertThat(verdicts).hasSize(5);
-        assertThat(verdicts.get(0)).isInstanceOfSatisfying(BatchTriage.Write.class, write -> {
-            assertThat(write.event().event().eventId()).isEqualTo(first);
-            assertThat(write.event().partition()).isZero();
-            assertThat(write.event().offset()).isEqualTo(10);
-        });
-        assertThat(verdicts.get(1)).isInstanceOfSatisfying(BatchTriage.Reject.class,
-                reject -> assertThat(reject.rejection().reason()).isEqualTo(RejectReason.INVALID_JSON));
-        assertThat(verdicts.get(2)).isInstanceOf(BatchTriage.Write.class);
-        assertThat(verdicts.get(3)).as("the same event again in one batch").isEqualTo(new BatchTriage.Repeat(first));
-        assertThat(verdicts.get(4)).isInstanceOfSatisfying(BatchTriage.Reject.class,
-                reject -> assertThat(reject.rejection().reason()).isEqualTo(RejectReason.EMPTY_VALUE));
+        triage.triage(records);
+
+        assertThat(records).extracting(BatchRecord::fate).containsExactly(Fate.TO_WRITE, Fate.DEAD_LETTER,
+                Fate.TO_WRITE, Fate.DUPLICATE, Fate.DEAD_LETTER);
+        assertThat(records.get(0).event().eventId()).isEqualTo(first);
+        assertThat(records.get(1).poison().reasonCode()).isEqualTo(RejectReason.INVALID_JSON.code());
+        assertThat(records.get(1).poison().attempts()).isEqualTo(1);
+        assertThat(records.get(1).poison().message()).startsWith("invalid_json: ");
+        assertThat(records.get(3).event().eventId()).as("the same event again in one batch").isEqualTo(first);
+        assertThat(records.get(4).poison().reasonCode()).isEqualTo(RejectReason.EMPTY_VALUE.code());
     }
 
     @Test
-    void onlyWritesAreWrittenAndInTheirOrder() {
-        UUID a = UUID.randomUUID();
-        UUID b = UUID.randomUUID();
-        List<Verdict> verdicts = triage.triage(List.of(new RawRecord(2, 1, event(a)), new RawRecord(2, 2, new byte[0]),
-                new RawRecord(2, 3, event(b)), new RawRecord(2, 4, event(a))));
+    void aValueTooLargeToHoldIsDeadLetteredWithoutDecoding() {
+        BatchRecord dropped = new BatchRecord(null, 3, 7, new byte[0], 20_000_000);
 
-        assertThat(BatchTriage.toWrite(verdicts)).extracting(PendingEvent::offset).containsExactly(1L, 3L);
+        triage.triage(List.of(dropped));
+
+        assertThat(dropped.fate()).isEqualTo(Fate.DEAD_LETTER);
+        assertThat(dropped.poison().reasonCode()).isEqualTo(RejectReason.OVERSIZE.code());
+        assertThat(dropped.poison().detail()).contains("20000000 bytes").contains("max-held-value-bytes");
+    }
+
+    private static BatchRecord record(int partition, long offset, byte[] value) {
+        return new BatchRecord(null, partition, offset, value, -1);
     }
 
     private byte[] event(UUID id) {

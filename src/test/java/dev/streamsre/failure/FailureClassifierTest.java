@@ -69,13 +69,6 @@ class FailureClassifierTest {
     }
 
     @Test
-    void poisonRecordsArePermanentWithTheirOwnReason() {
-        Classification verdict = FailureClassifier.classify(new PoisonRecordException("invalid_json", "not JSON"));
-
-        assertThat(verdict).isEqualTo(new Classification(Kind.PERMANENT, "invalid_json"));
-    }
-
-    @Test
     void networkFailuresAreTransient() {
         assertThat(FailureClassifier.classify(new ConnectException("Connection refused")))
                 .isEqualTo(new Classification(Kind.TRANSIENT, "db_unavailable"));

@@ -21,6 +21,8 @@ import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * Reads the pipeline's real state for assertions: rows in PostgreSQL, committed offsets and end
@@ -159,16 +161,17 @@ public final class PipelineState {
         await(what, timeout, condition, () -> "");
     }
 
-    /** Waits for the condition; on timeout fails with what it waited for and {@code state} as it is then. */
+    /**
+     * Waits for the condition (Awaitility, polled every 250 ms); on timeout fails with what it
+     * waited for and {@code state} as it is then, which says more than the condition alone.
+     */
     public static void await(String what, Duration timeout, BooleanSupplier condition,
             java.util.function.Supplier<String> state) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            if (condition.getAsBoolean()) {
-                return;
-            }
-            AppProcess.sleep(250);
+        try {
+            Awaitility.await(what).atMost(timeout).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(250))
+                    .until(condition::getAsBoolean);
+        } catch (ConditionTimeoutException timedOut) {
+            throw new AssertionError("timed out after " + timeout + " waiting for: " + what + " " + state.get());
         }
-        throw new AssertionError("timed out after " + timeout + " waiting for: " + what + " " + state.get());
     }
 }

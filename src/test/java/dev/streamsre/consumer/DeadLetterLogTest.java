@@ -1,4 +1,4 @@
-package dev.streamsre.deadletter;
+package dev.streamsre.consumer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

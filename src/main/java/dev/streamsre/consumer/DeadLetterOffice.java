@@ -1,6 +1,9 @@
-package dev.streamsre.deadletter;
+package dev.streamsre.consumer;
 
-import dev.streamsre.consumer.ConsumerConfig;
+import dev.streamsre.deadletter.DeadLetter;
+import dev.streamsre.deadletter.DeadLetterHeaders;
+import dev.streamsre.deadletter.DeadLetterRecorder;
+import dev.streamsre.deadletter.DeadLetterStore;
 import dev.streamsre.observability.PipelineMetrics;
 import dev.streamsre.observability.PipelineMetrics.Result;
 import io.smallrye.mutiny.Uni;
@@ -64,42 +67,54 @@ public class DeadLetterOffice {
     }
 
     /**
-     * Marks the entries whose replayed records landed as resolved, dead-letters the condemned
-     * records of the batch, then acknowledges the batch. The Uni completes at once, or, while the
-     * DLQ is backed up, when this batch is settled.
-     *
-     * @param replaysLanded records of the batch that carry a replay header and landed (or were
-     *                      already there): their DLQ entries are done
+     * The last stage of a batch: marks the DLQ entries whose replayed records landed (or were
+     * already there) as resolved, dead-letters the batch's poison, then acknowledges the batch. The
+     * Uni completes at once, or, while the DLQ is backed up, when this batch is settled.
      */
-    public Uni<Void> settle(KafkaRecordBatch<byte[], byte[]> batch, List<Condemned> condemned,
-            List<DeadLetterStore.Landed> replaysLanded) {
-        if (!replaysLanded.isEmpty()) {
-            // Bookkeeping, not a guarantee: a failure here must not hold the batch (a redelivered
-            // copy is a duplicate, and resolves the entry then).
-            return store.resolve(replaysLanded)
-                    .onFailure().recoverWithItem(failure -> {
-                        LOG.warnf("cannot mark %d replayed DLQ entries resolved: %s", replaysLanded.size(),
-                                failure.toString());
-                        return null;
-                    })
-                    .chain(() -> settle(batch, condemned, List.of()));
+    public Uni<Void> settle(KafkaRecordBatch<byte[], byte[]> batch, List<BatchRecord> records) {
+        List<DeadLetterStore.Landed> replaysLanded = new ArrayList<>();
+        List<BatchRecord> poison = new ArrayList<>();
+        for (BatchRecord record : records) {
+            if (record.fate() == BatchRecord.Fate.DEAD_LETTER) {
+                poison.add(record);
+            } else {
+                DeadLetterStore.Landed replay = replayOf(record.kafkaRecord());
+                if (replay != null) {
+                    replaysLanded.add(replay);
+                }
+            }
         }
+        if (replaysLanded.isEmpty()) {
+            return deadLetterThenAcknowledge(batch, poison);
+        }
+        // Bookkeeping, not a guarantee: a failure here must not hold the batch (a redelivered copy
+        // is a duplicate, and resolves the entry then).
+        return store.resolve(replaysLanded)
+                .onFailure().recoverWithItem(failure -> {
+                    LOG.warnf("cannot mark %d replayed DLQ entries resolved: %s", replaysLanded.size(),
+                            failure.toString());
+                    return null;
+                })
+                .chain(() -> deadLetterThenAcknowledge(batch, poison));
+    }
+
+    private Uni<Void> deadLetterThenAcknowledge(KafkaRecordBatch<byte[], byte[]> batch, List<BatchRecord> poison) {
         Collection<KafkaRecord<byte[], byte[]>> lastOfEachPartition = batch.getLatestOffsetRecords().values();
-        if (condemned.isEmpty()) {
+        if (poison.isEmpty()) {
             return acknowledge(lastOfEachPartition);
         }
         // One failure time for the batch's dead letters: they were judged together.
-        Instant failedAt = Instant.now();
-        byte[] failedAtHeader = DeadLetterHeaders.bytes(failedAt);
-        List<DeadLetterSender.Letter> letters = new ArrayList<>(condemned.size());
-        for (Condemned letter : condemned) {
-            log.deadLettered(letter.record(), letter.record().getOffset(), letter.reason(), letter.eventId());
+        byte[] failedAtHeader = DeadLetterHeaders.bytes(Instant.now());
+        List<DeadLetterSender.Letter> letters = new ArrayList<>(poison.size());
+        for (BatchRecord record : poison) {
+            IncomingKafkaRecord<byte[], byte[]> kafkaRecord = record.kafkaRecord();
+            log.deadLettered(kafkaRecord, record.offset(), record.poison(), eventIdOf(record));
             metrics.processed(Result.DLQ, 1);
-            metrics.deadLettered(letter.reason().reasonCode());
-            IncomingKafkaRecord<byte[], byte[]> record = letter.record();
+            metrics.deadLettered(record.poison().reasonCode());
+            ProducerRecord<byte[], byte[]> copy = copy(record, failedAtHeader);
             letters.add(new DeadLetterSender.Letter(
-                    new DeadLetterSender.Source(record.getTopic(), record.getPartition(), record.getOffset()),
-                    copy(letter, failedAtHeader), () -> entry(letter, failedAt)));
+                    new DeadLetterSender.Source(kafkaRecord.getTopic(), kafkaRecord.getPartition(), kafkaRecord.getOffset()),
+                    copy, () -> entry(copy)));
         }
         unsettledBatches.incrementAndGet();
         Uni<Void> settled = sender.sendAll(letters)
@@ -113,6 +128,11 @@ public class DeadLetterOffice {
         return sender.pending() > MAX_PENDING ? settled : Uni.createFrom().voidItem();
     }
 
+    /** The event id of a dead letter that decoded far enough to have one (a database refusal), else null. */
+    private static java.util.UUID eventIdOf(BatchRecord record) {
+        return record.event() == null ? null : record.event().eventId();
+    }
+
     private static Uni<Void> acknowledge(Collection<KafkaRecord<byte[], byte[]>> records) {
         List<Uni<Void>> acks = new ArrayList<>(records.size());
         for (KafkaRecord<byte[], byte[]> record : records) {
@@ -122,16 +142,17 @@ public class DeadLetterOffice {
     }
 
     /** The DLQ copy: the record's key, bytes and headers, then ours (last, so they win over forged ones). */
-    private ProducerRecord<byte[], byte[]> copy(Condemned letter, byte[] failedAt) {
-        IncomingKafkaRecord<byte[], byte[]> record = letter.record();
+    private ProducerRecord<byte[], byte[]> copy(BatchRecord letter, byte[] failedAt) {
+        IncomingKafkaRecord<byte[], byte[]> record = letter.kafkaRecord();
+        Poison poison = letter.poison();
         RecordHeaders headers = new RecordHeaders();
         for (Header header : record.getHeaders()) {
             headers.add(header);
         }
-        headers.add(DeadLetterHeaders.REASON, DeadLetterHeaders.bytes(letter.reason().reasonCode()));
-        headers.add(DeadLetterHeaders.ERROR_MESSAGE, DeadLetterHeaders.bytes(letter.reason().getMessage()));
-        headers.add(DeadLetterHeaders.EXCEPTION_CLASS, DeadLetterHeaders.bytes(letter.reason().failureClassName()));
-        headers.add(DeadLetterHeaders.ATTEMPTS, DeadLetterHeaders.bytes(letter.reason().attempts()));
+        headers.add(DeadLetterHeaders.REASON, DeadLetterHeaders.bytes(poison.reasonCode()));
+        headers.add(DeadLetterHeaders.ERROR_MESSAGE, DeadLetterHeaders.bytes(poison.message()));
+        headers.add(DeadLetterHeaders.EXCEPTION_CLASS, DeadLetterHeaders.bytes(poison.failureClass()));
+        headers.add(DeadLetterHeaders.ATTEMPTS, DeadLetterHeaders.bytes(poison.attempts()));
         headers.add(DeadLetterHeaders.FAILED_AT, failedAt);
         headers.add(DeadLetterHeaders.SOURCE_TOPIC, DeadLetterHeaders.bytes(record.getTopic()));
         headers.add(DeadLetterHeaders.SOURCE_PARTITION, DeadLetterHeaders.bytes(record.getPartition()));
@@ -140,31 +161,27 @@ public class DeadLetterOffice {
         return new ProducerRecord<>(dlqTopic, null, record.getKey(), record.getPayload(), headers);
     }
 
-    /** The DLQ entry a record was replayed from, if its replay headers say so, else null. */
-    public static DeadLetterStore.Landed replayOf(KafkaRecord<byte[], byte[]> record) {
-        Long entryId = DeadLetterHeaders.number(DeadLetterHeaders.text(record.getHeaders(), DeadLetterHeaders.REPLAY_OF));
-        return entryId == null || entryId <= 0 ? null : new DeadLetterStore.Landed(entryId, record.getKey(), record.getPayload());
+    /** Whether a record was replayed from a DLQ entry (its replay header names one). */
+    static boolean isReplay(BatchRecord record) {
+        return record.kafkaRecord() != null && replayOf(record.kafkaRecord()) != null;
     }
 
-    /** The dlq_events row for a dead letter the DLQ topic can never take (it has no DLQ position). */
-    private static DeadLetter entry(Condemned letter, Instant failedAt) {
-        IncomingKafkaRecord<byte[], byte[]> record = letter.record();
-        List<DeadLetter.StoredHeader> headers = new ArrayList<>();
-        for (Header header : record.getHeaders()) {
-            if (!DeadLetterHeaders.isPipelineHeader(header.key())) {
-                headers.add(new DeadLetter.StoredHeader(header.key(), header.value()));
-            }
+    /** The DLQ entry a record was replayed from, if its replay headers say so, else null. */
+    private static DeadLetterStore.Landed replayOf(KafkaRecord<byte[], byte[]> record) {
+        if (record == null) {
+            return null;
         }
-        String replayOf = DeadLetterHeaders.text(record.getHeaders(), DeadLetterHeaders.REPLAY_OF);
-        String replayCount = DeadLetterHeaders.text(record.getHeaders(), DeadLetterHeaders.REPLAY_COUNT);
-        Long replayOfId = DeadLetterHeaders.number(replayOf);
-        Integer replays = DeadLetterHeaders.intNumber(replayCount);
-        boolean replayed = replayOfId != null && replayOfId > 0 && replays != null && replays > 0;
-        return new DeadLetter(record.getTopic(), record.getPartition(), record.getOffset(),
-                DeadLetterRecorder.storable(record.getTimestamp()), null, null, letter.eventId(),
-                record.getKey(), record.getPayload(), headers, letter.reason().reasonCode(),
-                letter.reason().getMessage() + " (not in the DLQ topic, which cannot take it)",
-                letter.reason().failureClassName(), letter.reason().attempts(), failedAt,
-                replayed ? replayOfId : null, replayed ? replays : 0);
+        Long entryId = DeadLetterHeaders.replayedEntry(record.getHeaders());
+        return entryId == null ? null : new DeadLetterStore.Landed(entryId, record.getKey(), record.getPayload());
+    }
+
+    /**
+     * The dlq_events row for a dead letter the DLQ topic can never take: its DLQ copy read as the
+     * recorder reads every other one, with no DLQ position.
+     */
+    private static DeadLetter entry(ProducerRecord<byte[], byte[]> copy) {
+        DeadLetter letter = DeadLetterRecorder.read(copy.headers(), copy.key(), copy.value(), copy.topic(), null, null,
+                null);
+        return letter.withErrorMessage(letter.errorMessage() + " (not in the DLQ topic, which cannot take it)");
     }
 }

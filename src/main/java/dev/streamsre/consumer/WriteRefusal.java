@@ -1,4 +1,4 @@
-package dev.streamsre.sink;
+package dev.streamsre.consumer;
 
 import dev.streamsre.failure.RedactedDatabaseException;
 import dev.streamsre.observability.PipelineMetrics;

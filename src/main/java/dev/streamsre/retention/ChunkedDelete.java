@@ -1,4 +1,4 @@
-package dev.streamsre.sink;
+package dev.streamsre.retention;
 
 import dev.streamsre.failure.ShutdownSignal;
 import io.micrometer.core.instrument.Timer;

@@ -1,6 +1,5 @@
-package dev.streamsre.deadletter;
+package dev.streamsre.consumer;
 
-import dev.streamsre.failure.PoisonRecordException;
 import io.smallrye.reactive.messaging.kafka.KafkaRecord;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -37,7 +36,7 @@ final class DeadLetterLog {
     }
 
     /** Logs one dead letter, with its fields also in the MDC so that JSON logs carry them as fields. */
-    void deadLettered(KafkaRecord<?, ?> record, long offset, PoisonRecordException reason, UUID eventId) {
+    void deadLettered(KafkaRecord<?, ?> record, long offset, Poison reason, UUID eventId) {
         long suppressed = admit(reason.reasonCode(), System.nanoTime());
         if (suppressed < 0 && !LOG.isDebugEnabled()) {
             return;
@@ -53,13 +52,13 @@ final class DeadLetterLog {
         try {
             String line = String.format("dead-lettering record: reason=%s topic=%s partition=%d offset=%d event_id=%s"
                     + " attempts=%d error=%s", reason.reasonCode(), record.getTopic(), record.getPartition(), offset,
-                    eventId, reason.attempts(), reason.getMessage());
+                    eventId, reason.attempts(), reason.message());
             if (suppressed < 0) {
-                LOG.debug(line, reason.getCause());
+                LOG.debug(line, reason.evidence());
             } else if (suppressed == 0) {
-                LOG.warn(line, reason.getCause());
+                LOG.warn(line, reason.evidence());
             } else {
-                LOG.warnf(reason.getCause(), "%s (and %d more with reason %s since the previous line; every one is in"
+                LOG.warnf(reason.evidence(), "%s (and %d more with reason %s since the previous line; every one is in"
                         + " the DLQ topic and dlq_events)", line, suppressed, reason.reasonCode());
             }
         } finally {

@@ -1,10 +1,9 @@
-package dev.streamsre.deadletter;
+package dev.streamsre.retention;
 
 import dev.streamsre.Mode;
 import dev.streamsre.consumer.ConsumerConfig;
 import dev.streamsre.failure.ShutdownSignal;
 import dev.streamsre.observability.PipelineMetrics;
-import dev.streamsre.sink.ChunkedDelete;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Timer;
 import io.quarkus.scheduler.Scheduled;

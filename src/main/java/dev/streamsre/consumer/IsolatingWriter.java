@@ -1,8 +1,7 @@
-package dev.streamsre.sink;
+package dev.streamsre.consumer;
 
 import dev.streamsre.failure.DatabaseRefusingWritesException;
 import dev.streamsre.failure.FailureClassifier;
-import dev.streamsre.failure.PoisonRecordException;
 import dev.streamsre.failure.RedactedDatabaseException;
 import dev.streamsre.failure.RefusedByDatabaseException;
 import dev.streamsre.failure.ShutdownSignal;
@@ -62,50 +61,49 @@ public class IsolatingWriter {
     }
 
     /**
-     * One result per event, in order. Fails only once shutdown stopped the retries (a transient
-     * failure, an outage, or a record whose retries were cut short); the caller then leaves the
-     * batch uncommitted for the next owner.
+     * Writes the batch's records that are still to write, and settles each: landed, duplicate, or
+     * dead-lettered. Fails only once shutdown stopped the retries (a transient failure, an outage,
+     * or a record whose retries were cut short); the caller then leaves the batch uncommitted for
+     * the next owner.
      */
-    public Uni<List<WriteResult>> write(List<PendingEvent> events) {
-        if (events.isEmpty()) {
-            return Uni.createFrom().item(List.of());
+    public Uni<Void> write(List<BatchRecord> batch) {
+        List<BatchRecord> records = new ArrayList<>(batch.size());
+        for (BatchRecord record : batch) {
+            if (record.toWrite()) {
+                records.add(record);
+            }
+        }
+        if (records.isEmpty()) {
+            return Uni.createFrom().voidItem();
         }
         AtomicInteger transactions = new AtomicInteger();
-        return write(events, 1, transactions).invoke(results -> {
+        return write(records, 1, transactions).invoke(() -> {
             refusal.accepted();
             if (transactions.get() > 1) {
-                long refused = results.stream().filter(WriteResult.Refused.class::isInstance).count();
-                LOG.infof("isolated %d refused record(s) of a batch of %d in %d transactions", refused, events.size(),
+                long refused = records.stream().filter(record -> record.fate() == BatchRecord.Fate.DEAD_LETTER).count();
+                LOG.infof("isolated %d refused record(s) of a batch of %d in %d transactions", refused, records.size(),
                         transactions.get());
             }
         });
     }
 
-    /** @param attempts how many writes, this one included, each of these events has been part of */
-    private Uni<List<WriteResult>> write(List<PendingEvent> events, int attempts, AtomicInteger transactions) {
+    /** @param attempts how many writes, this one included, each of these records has been part of */
+    private Uni<Void> write(List<BatchRecord> records, int attempts, AtomicInteger transactions) {
         return Uni.createFrom().deferred(() -> {
             if (transactions.getAndIncrement() > 0) {
                 metrics.isolationWrite();
             }
-            return sink.write(events);
+            return sink.write(records);
         })
-                .map(outcomes -> results(events, outcomes))
-                .onFailure(RefusedByDatabaseException.class).recoverWithUni(refused -> events.size() == 1
-                        ? alone(events.get(0), refused, attempts, transactions)
-                        : split(events, attempts, transactions));
+                .onFailure(RefusedByDatabaseException.class).recoverWithUni(refused -> records.size() == 1
+                        ? alone(records.get(0), refused, attempts, transactions)
+                        : split(records, attempts, transactions));
     }
 
-    private Uni<List<WriteResult>> split(List<PendingEvent> events, int attempts, AtomicInteger transactions) {
-        int half = events.size() / 2;
-        List<PendingEvent> first = events.subList(0, half);
-        List<PendingEvent> second = events.subList(half, events.size());
-        return write(first, attempts + 1, transactions).chain(firstResults -> write(second, attempts + 1, transactions)
-                .map(secondResults -> {
-                    List<WriteResult> all = new ArrayList<>(events.size());
-                    all.addAll(firstResults);
-                    all.addAll(secondResults);
-                    return all;
-                }));
+    private Uni<Void> split(List<BatchRecord> records, int attempts, AtomicInteger transactions) {
+        int half = records.size() / 2;
+        return write(records.subList(0, half), attempts + 1, transactions)
+                .chain(() -> write(records.subList(half, records.size()), attempts + 1, transactions));
     }
 
     /**
@@ -114,12 +112,11 @@ public class IsolatingWriter {
      * attempts; then, permanent or unknown, the probe decides: accepted, the record is refused
      * (DLQ); refused too, it is an outage, and the record waits with backoff and is written again.
      */
-    private Uni<List<WriteResult>> alone(PendingEvent event, Throwable refused, int attemptsSoFar,
-            AtomicInteger transactions) {
+    private Uni<Void> alone(BatchRecord record, Throwable refused, int attemptsSoFar, AtomicInteger transactions) {
         AtomicReference<Throwable> batchFailure = new AtomicReference<>(refused);
         AtomicInteger attempts = new AtomicInteger(attemptsSoFar);
         AtomicInteger writtenAlone = new AtomicInteger();
-        Uni<List<WriteResult>> writeAlone = Uni.createFrom().deferred(() -> {
+        Uni<Void> writeAlone = Uni.createFrom().deferred(() -> {
             Throwable known = batchFailure.getAndSet(null);
             if (known != null) {
                 return Uni.createFrom().failure(known);
@@ -128,7 +125,7 @@ public class IsolatingWriter {
             writtenAlone.incrementAndGet();
             transactions.incrementAndGet();
             metrics.isolationWrite();
-            return sink.write(List.of(event)).map(outcomes -> results(List.of(event), outcomes));
+            return sink.write(List.of(record));
         });
         return writeAlone
                 // Unknown: at least one try alone, more until the record has been part of max-attempts writes.
@@ -136,7 +133,7 @@ public class IsolatingWriter {
                         && (writtenAlone.get() == 0 || attempts.get() < maxAttempts))
                 .retry().withBackOff(ALONE_BACKOFF, ALONE_MAX_BACKOFF).atMost(Math.max(1, maxAttempts))
                 .onFailure(failure -> !FailureClassifier.isTransient(failure))
-                .recoverWithUni(failure -> judge(event, failure, attempts.get(), writtenAlone.get()))
+                .recoverWithUni(failure -> judge(record, failure, attempts.get(), writtenAlone.get()))
                 // The database refuses the probe too: an outage, not poison. Write the record again
                 // until it lands or is refused for a reason of its own; stop when shutdown begins.
                 .onFailure(failure -> failure instanceof DatabaseRefusingWritesException && !ShutdownSignal.isStopping())
@@ -147,7 +144,7 @@ public class IsolatingWriter {
      * The verdict on a record PostgreSQL refused alone: dead-lettered if a known-good probe is
      * accepted in the same moment, else an outage ({@link DatabaseRefusingWritesException}).
      */
-    private Uni<List<WriteResult>> judge(PendingEvent event, Throwable failure, int attempts, int writtenAlone) {
+    private Uni<Void> judge(BatchRecord record, Throwable failure, int attempts, int writtenAlone) {
         if (ShutdownSignal.isStopping() && FailureClassifier.isUnknown(failure)
                 && (attempts < maxAttempts || writtenAlone == 0)) {
             // Shutdown cut its retries short: not enough evidence against the record. Its batch stays
@@ -160,20 +157,21 @@ public class IsolatingWriter {
                 throw new DatabaseRefusingWritesException(failure, probeRefused.get());
             }
             refusal.accepted();
-            return List.of(refusedResult(event, failure, attempts));
+            record.deadLetter(poison(record, failure, attempts));
+            return null;
         });
     }
 
-    private WriteResult refusedResult(PendingEvent event, Throwable failure, int attempts) {
+    private static Poison poison(BatchRecord record, Throwable failure, int attempts) {
         RedactedDatabaseException redacted = RedactedDatabaseException.of(failure);
         if (FailureClassifier.isPermanent(failure)) {
-            return new WriteResult.Refused(new PoisonRecordException(FailureClassifier.classify(failure).reasonCode(),
-                    redacted.getMessage(), redacted, attempts));
+            return Poison.refusedByDatabase(FailureClassifier.classify(failure).reasonCode(), redacted.getMessage(),
+                    redacted, attempts);
         }
         LOG.warnf(redacted, "record at partition=%d offset=%d keeps failing (%d attempts) while PostgreSQL accepts"
-                + " a probe write: dead-lettering it", event.partition(), event.offset(), attempts);
-        return new WriteResult.Refused(new PoisonRecordException(FailureClassifier.MAX_RETRIES_EXCEEDED,
-                "tried " + attempts + " times, still failing: " + redacted.getMessage(), redacted, attempts));
+                + " a probe write: dead-lettering it", record.partition(), record.offset(), attempts);
+        return Poison.refusedByDatabase(FailureClassifier.MAX_RETRIES_EXCEEDED,
+                "tried " + attempts + " times, still failing: " + redacted.getMessage(), redacted, attempts);
     }
 
     /** A lone record's retries were stopped by shutdown before it could be judged. */
@@ -182,19 +180,5 @@ public class IsolatingWriter {
             super("shutdown stopped the record's retries before its attempts were spent: left for redelivery",
                     RedactedDatabaseException.of(lastFailure));
         }
-    }
-
-    private static List<WriteResult> results(List<PendingEvent> events, List<WriteOutcome> outcomes) {
-        List<WriteResult> results = new ArrayList<>(outcomes.size());
-        for (int i = 0; i < outcomes.size(); i++) {
-            results.add(switch (outcomes.get(i)) {
-                case LANDED -> WriteResult.LANDED;
-                case DUPLICATE -> WriteResult.DUPLICATE;
-                case REVIEW_ID_CONFLICT -> new WriteResult.Refused(new PoisonRecordException(
-                        FailureClassifier.REVIEW_ID_CONFLICT, "review_id '" + events.get(i).event().payload().reviewId()
-                                + "' already belongs to another event"));
-            });
-        }
-        return results;
     }
 }

@@ -1,4 +1,4 @@
-package dev.streamsre.sink;
+package dev.streamsre.consumer;
 
 import static dev.streamsre.observability.PipelineMetrics.timed;
 
@@ -28,10 +28,8 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
@@ -145,14 +143,16 @@ public class ReviewSink {
             skipOn = RefusedByDatabaseException.class)
     @CircuitBreakerName(CIRCUIT)
     @AsynchronousNonBlocking
-    public Uni<List<WriteOutcome>> write(List<PendingEvent> events) {
-        if (events.isEmpty()) {
-            return Uni.createFrom().item(List.of());
+    public Uni<Void> write(List<BatchRecord> records) {
+        if (records.isEmpty()) {
+            return Uni.createFrom().voidItem();
         }
-        return pool().withTransaction(connection -> insertBatch(connection, events)
-                .chain(batch -> resolveNotLanded(connection, events, batch))
-                .map(byId -> outcomes(events, byId)))
-                .onFailure(failure -> !FailureClassifier.isTransient(failure)).transform(RefusedByDatabaseException::new);
+        return pool().withTransaction(connection -> insertBatch(connection, records)
+                .chain(batch -> resolveNotLanded(connection, records, batch)))
+                // Settled only once the transaction committed: a retried or refused write settles nothing.
+                .invoke(notLanded -> settle(records, notLanded))
+                .onFailure(failure -> !FailureClassifier.isTransient(failure)).transform(RefusedByDatabaseException::new)
+                .replaceWithVoid();
     }
 
     /**
@@ -163,7 +163,7 @@ public class ReviewSink {
      * moment. Not guarded by the circuit breaker on purpose.
      */
     public Uni<Optional<Throwable>> probe() {
-        PendingEvent probe = new PendingEvent(Event.reviewCreated(UUID.randomUUID(), PROBE_KEY, Instant.now(),
+        BatchRecord probe = BatchRecord.synthetic(Event.reviewCreated(UUID.randomUUID(), PROBE_KEY, Instant.now(),
                 new ReviewData(PROBE_KEY + ":" + UUID.randomUUID(), ReviewData.MIN_RATING, "")), 0, -1);
         return rehearse(List.of(probe))
                 .map(done -> Optional.<Throwable>empty())
@@ -177,14 +177,14 @@ public class ReviewSink {
      * transaction that is rolled back: nothing is left behind. The probe write above and the
      * start-up warm-up use it; it fails when the database does.
      */
-    public Uni<Void> rehearse(List<PendingEvent> events) {
+    Uni<Void> rehearse(List<BatchRecord> events) {
         return pool().withConnection(connection -> connection.begin()
                         .chain(transaction -> insertBatch(connection, events)
                                 .onTermination().call(transaction::rollback)))
                 .replaceWithVoid();
     }
 
-    private Uni<Batch> insertBatch(SqlConnection connection, List<PendingEvent> events) {
+    private Uni<Batch> insertBatch(SqlConnection connection, List<BatchRecord> events) {
         int n = events.size();
         UUID[] eventIds = new UUID[n];
         String[] reviewIds = new String[n];
@@ -195,7 +195,7 @@ public class ReviewSink {
         Integer[] partitions = new Integer[n];
         Long[] offsets = new Long[n];
         for (int i = 0; i < n; i++) {
-            PendingEvent pending = events.get(i);
+            BatchRecord pending = events.get(i);
             eventIds[i] = pending.event().eventId();
             reviewIds[i] = pending.event().payload().reviewId();
             userKeys[i] = pending.event().key();
@@ -221,21 +221,20 @@ public class ReviewSink {
     }
 
     /**
-     * Sorts the not-landed events into redeliveries the ledger had forgotten (duplicates) and true
-     * review_id conflicts, and removes the conflicts from the ledger. Runs only when needed.
+     * Sorts the events whose review did not land into redeliveries the ledger had forgotten
+     * (duplicates) and true review_id conflicts, removes the conflicts from the ledger, and answers
+     * the conflicts by event id. Runs only when needed.
      */
-    private Uni<Map<UUID, WriteOutcome>> resolveNotLanded(SqlConnection connection, List<PendingEvent> events, Batch batch) {
-        Map<UUID, WriteOutcome> outcomes = new HashMap<>(batch.accepted.size() * 2);
-        batch.accepted.forEach(id -> outcomes.put(id, WriteOutcome.LANDED));
+    private Uni<Settled> resolveNotLanded(SqlConnection connection, List<BatchRecord> records, Batch batch) {
         if (batch.notLanded.isEmpty()) {
-            return Uni.createFrom().item(outcomes);
+            return Uni.createFrom().item(new Settled(batch.landed(), Set.of()));
         }
         List<String> reviewIds = new ArrayList<>(batch.notLanded.size());
         List<UUID> eventIds = new ArrayList<>(batch.notLanded.size());
-        for (PendingEvent pending : events) {
-            if (batch.notLanded.contains(pending.event().eventId())) {
-                reviewIds.add(pending.event().payload().reviewId());
-                eventIds.add(pending.event().eventId());
+        for (BatchRecord record : records) {
+            if (batch.notLanded.contains(record.event().eventId())) {
+                reviewIds.add(record.event().payload().reviewId());
+                eventIds.add(record.event().eventId());
             }
         }
         Tuple candidates = Tuple.of(reviewIds.toArray(String[]::new), eventIds.toArray(UUID[]::new));
@@ -243,29 +242,46 @@ public class ReviewSink {
                 .chain(applied -> {
             Set<UUID> conflicts = new HashSet<>(batch.notLanded);
             for (Row row : applied) {
-                UUID id = row.getUUID(0);
-                conflicts.remove(id);
-                outcomes.put(id, WriteOutcome.DUPLICATE);
+                conflicts.remove(row.getUUID(0));
             }
-            conflicts.forEach(id -> outcomes.put(id, WriteOutcome.REVIEW_ID_CONFLICT));
             if (conflicts.isEmpty()) {
-                return Uni.createFrom().item(outcomes);
+                return Uni.createFrom().item(new Settled(batch.landed(), Set.of()));
             }
             return timed(resolveConflictsTimer, () -> connection.preparedQuery(FORGET_CONFLICTS)
-                    .execute(Tuple.of(conflicts.toArray(UUID[]::new)))).replaceWith(outcomes);
+                    .execute(Tuple.of(conflicts.toArray(UUID[]::new)))).replaceWith(new Settled(batch.landed(), conflicts));
         });
     }
 
-    private static List<WriteOutcome> outcomes(List<PendingEvent> events, Map<UUID, WriteOutcome> byId) {
-        List<WriteOutcome> outcomes = new ArrayList<>(events.size());
-        for (PendingEvent pending : events) {
-            // Not accepted by the ledger at all: it was there before, a duplicate.
-            outcomes.add(byId.getOrDefault(pending.event().eventId(), WriteOutcome.DUPLICATE));
+    /** Landed, duplicate or review_id conflict, for each record of a committed write. */
+    private static void settle(List<BatchRecord> records, Settled settled) {
+        for (BatchRecord record : records) {
+            UUID id = record.event().eventId();
+            if (settled.conflicts.contains(id)) {
+                record.deadLetter(Poison.reviewIdConflict(record.event().payload().reviewId()));
+            } else if (settled.landed.contains(id)) {
+                record.landed();
+            } else {
+                // Not accepted by the ledger at all (it was there before), or accepted but its review
+                // was already applied: a duplicate.
+                record.duplicate();
+            }
         }
-        return outcomes;
     }
 
     /** The statement's answer: events the ledger accepted, and those of them whose review did not land. */
     private record Batch(Set<UUID> accepted, Set<UUID> notLanded) {
+
+        Set<UUID> landed() {
+            if (notLanded.isEmpty()) {
+                return accepted;
+            }
+            Set<UUID> landed = new HashSet<>(accepted);
+            landed.removeAll(notLanded);
+            return landed;
+        }
+    }
+
+    /** A committed write's answer: the events that landed, and those whose review_id belongs to another event. */
+    private record Settled(Set<UUID> landed, Set<UUID> conflicts) {
     }
 }

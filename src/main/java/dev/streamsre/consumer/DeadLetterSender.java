@@ -1,5 +1,7 @@
-package dev.streamsre.deadletter;
+package dev.streamsre.consumer;
 
+import dev.streamsre.deadletter.DeadLetter;
+import dev.streamsre.deadletter.DeadLetterStore;
 import dev.streamsre.failure.ShutdownSignal;
 import dev.streamsre.observability.PipelineMetrics;
 import dev.streamsre.kafka.KafkaClients;

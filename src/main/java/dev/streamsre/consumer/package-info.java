@@ -1,0 +1,25 @@
+/**
+ * Consumer mode: the pipeline from a batch of the main topic to PostgreSQL and the DLQ. Read in
+ * the order a record meets it:
+ * <ol>
+ *   <li>{@link dev.streamsre.consumer.EventConsumer}: takes a batch from the connector, waits for the
+ *       rate limit, runs the stages below one after the other;</li>
+ *   <li>{@link dev.streamsre.consumer.BatchRecord}: the one object per record that every stage
+ *       reads and settles (to write, landed, duplicate, dead letter);</li>
+ *   <li>{@link dev.streamsre.consumer.BatchTriage}: decodes the bytes; poison gets its
+ *       {@link dev.streamsre.consumer.Poison} reason before anything touches the database;</li>
+ *   <li>{@link dev.streamsre.consumer.IsolatingWriter}: writes the valid events and, when the
+ *       database refuses a batch, finds the records at fault by halving it;</li>
+ *   <li>{@link dev.streamsre.consumer.ReviewSink}: one transaction (ledger and reviews) with
+ *       retries and the circuit breaker; {@link dev.streamsre.consumer.WriteRefusal} remembers a
+ *       refusal every write meets (an outage, never poison);</li>
+ *   <li>{@link dev.streamsre.consumer.DeadLetterOffice}: sends the batch's dead letters through
+ *       {@link dev.streamsre.consumer.DeadLetterSender} and acknowledges the batch once each is safe.</li>
+ * </ol>
+ * Around them: {@link dev.streamsre.consumer.ConsumerConfig} (settings),
+ * {@link dev.streamsre.consumer.ConsumerWarmUp} (the statements rehearsed before the first batch),
+ * {@link dev.streamsre.consumer.IntakeStop} (graceful stop), {@link dev.streamsre.consumer.ConsumerRateLimiter}.
+ * The DLQ topic's own reader, which records dead letters into {@code dlq_events}, is in
+ * {@code dev.streamsre.deadletter}.
+ */
+package dev.streamsre.consumer;
