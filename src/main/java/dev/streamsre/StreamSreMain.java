@@ -1,12 +1,12 @@
 package dev.streamsre;
 
+import dev.streamsre.config.StreamSreConfig;
 import dev.streamsre.producer.LoadProducer;
 import dev.streamsre.replay.DlqReplayer;
 import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.QuarkusApplication;
 import io.quarkus.runtime.annotations.QuarkusMain;
 import jakarta.enterprise.inject.Instance;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import sun.misc.Signal;
 
 /**
@@ -21,9 +21,9 @@ public class StreamSreMain implements QuarkusApplication {
     private final Instance<DlqReplayer> replayer;
     private final Instance<SchemaMigration> migration;
 
-    StreamSreMain(@ConfigProperty(name = "streamsre.mode") Mode mode, Instance<LoadProducer> loadProducer,
+    StreamSreMain(StreamSreConfig settings, Instance<LoadProducer> loadProducer,
             Instance<DlqReplayer> replayer, Instance<SchemaMigration> migration) {
-        this.mode = mode;
+        this.mode = settings.mode();
         this.loadProducer = loadProducer;
         this.replayer = replayer;
         this.migration = migration;

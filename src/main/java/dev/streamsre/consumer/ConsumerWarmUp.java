@@ -1,6 +1,7 @@
 package dev.streamsre.consumer;
 
 import dev.streamsre.Mode;
+import dev.streamsre.config.StreamSreConfig;
 import dev.streamsre.event.Event;
 import dev.streamsre.event.EventCodec;
 import dev.streamsre.event.ReviewData;
@@ -73,8 +74,8 @@ public class ConsumerWarmUp {
 
     /** Before the messaging extension connects the channels (it observes at LIBRARY_BEFORE). */
     void warmUp(@Observes @Priority(Interceptor.Priority.LIBRARY_BEFORE - 1) StartupEvent event,
-            @ConfigProperty(name = "streamsre.mode") Mode mode) {
-        if (mode != Mode.CONSUMER || events == 0) {
+            StreamSreConfig settings) {
+        if (settings.mode() != Mode.CONSUMER || events == 0) {
             return;
         }
         long start = System.nanoTime();

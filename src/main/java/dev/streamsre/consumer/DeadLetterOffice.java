@@ -1,5 +1,6 @@
 package dev.streamsre.consumer;
 
+import dev.streamsre.config.StreamSreConfig;
 import dev.streamsre.deadletter.DeadLetter;
 import dev.streamsre.deadletter.DeadLetterHeaders;
 import dev.streamsre.deadletter.DeadLetterRecorder;
@@ -19,7 +20,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 /**
@@ -53,12 +53,12 @@ public class DeadLetterOffice {
     private final AtomicInteger unsettledBatches = new AtomicInteger();
 
     DeadLetterOffice(DeadLetterSender sender, DeadLetterStore store, PipelineMetrics metrics, ConsumerConfig config,
-            @ConfigProperty(name = "streamsre.dlq-topic") String dlqTopic) {
+            StreamSreConfig settings) {
         this.sender = sender;
         this.store = store;
         this.metrics = metrics;
         this.log = new DeadLetterLog(config.deadLetterLogInterval());
-        this.dlqTopic = dlqTopic;
+        this.dlqTopic = settings.dlqTopic();
     }
 
     /** Batches whose dead letters are not all safe yet. */

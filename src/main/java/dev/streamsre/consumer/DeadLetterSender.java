@@ -1,5 +1,6 @@
 package dev.streamsre.consumer;
 
+import dev.streamsre.config.StreamSreConfig;
 import dev.streamsre.deadletter.DeadLetter;
 import dev.streamsre.deadletter.DeadLetterStore;
 import dev.streamsre.failure.ShutdownSignal;
@@ -8,6 +9,7 @@ import dev.streamsre.kafka.KafkaClients;
 import io.smallrye.mutiny.Uni;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -29,7 +31,6 @@ import org.apache.kafka.common.InvalidRecordException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 /**
@@ -76,9 +77,12 @@ public class DeadLetterSender {
         return thread;
     });
 
-    DeadLetterSender(KafkaClients clients,
-            @ConfigProperty(name = "streamsre.dlq-topic") String dlqTopic, DeadLetterStore store,
-            PipelineMetrics metrics) {
+    @Inject
+    DeadLetterSender(KafkaClients clients, StreamSreConfig settings, DeadLetterStore store, PipelineMetrics metrics) {
+        this(clients, settings.dlqTopic(), store, metrics);
+    }
+
+    DeadLetterSender(KafkaClients clients, String dlqTopic, DeadLetterStore store, PipelineMetrics metrics) {
         this.clients = clients;
         this.dlqTopic = dlqTopic;
         this.store = store;

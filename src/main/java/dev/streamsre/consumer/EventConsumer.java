@@ -1,6 +1,7 @@
 package dev.streamsre.consumer;
 
 import dev.streamsre.Mode;
+import dev.streamsre.config.StreamSreConfig;
 import dev.streamsre.failure.ShutdownSignal;
 import dev.streamsre.observability.PipelineMetrics;
 import dev.streamsre.observability.PipelineMetrics.Result;
@@ -17,7 +18,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.jboss.logging.Logger;
 
@@ -139,8 +139,8 @@ public class EventConsumer {
      * under them. Producer and replay jobs consume nothing, so they neither wait nor say so.
      */
     void drainOnShutdown(@Observes @Priority(2) ShutdownEvent event,
-            @ConfigProperty(name = "streamsre.mode") Mode mode) {
-        if (mode != Mode.CONSUMER) {
+            StreamSreConfig settings) {
+        if (settings.mode() != Mode.CONSUMER) {
             return;
         }
         long deadline = System.nanoTime() + DRAIN_TIMEOUT.toNanos();

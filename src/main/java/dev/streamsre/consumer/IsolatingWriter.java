@@ -8,12 +8,12 @@ import dev.streamsre.failure.ShutdownSignal;
 import dev.streamsre.observability.PipelineMetrics;
 import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 /**
@@ -23,8 +23,8 @@ import org.jboss.logging.Logger;
  *
  * <p>The halves are written one after the other, in offset order, so events of one key are still
  * applied in order. A lone refused record is dead-lettered for a database reason only if a
- * known-good probe event, written through the same statement in the same moment (and rolled back),
- * is accepted: a refusal every write meets (a bad setting, a column added under the running
+ * known-good probe event, written through the same statement (and rolled back), is accepted on
+ * both sides of one more refusal of the record: a refusal every write meets (a bad setting, a column added under the running
  * consumer, a revoked privilege, a read-only replica) is an outage, never poison. Then nothing is
  * dead-lettered, the record is retried with backoff until it lands or is refused alone, and
  * {@link WriteRefusal} reports the outage to readiness and metrics.
@@ -51,9 +51,12 @@ public class IsolatingWriter {
     private final PipelineMetrics metrics;
     private final int maxAttempts;
 
-    /** @param maxAttempts {@code streamsre.consumer.max-attempts}, defined (default, range) in ConsumerConfig */
-    IsolatingWriter(ReviewSink sink, WriteRefusal refusal, PipelineMetrics metrics,
-            @ConfigProperty(name = "streamsre.consumer.max-attempts") int maxAttempts) {
+    @Inject
+    IsolatingWriter(ReviewSink sink, WriteRefusal refusal, PipelineMetrics metrics, ConsumerConfig config) {
+        this(sink, refusal, metrics, config.maxAttempts());
+    }
+
+    IsolatingWriter(ReviewSink sink, WriteRefusal refusal, PipelineMetrics metrics, int maxAttempts) {
         this.sink = sink;
         this.refusal = refusal;
         this.metrics = metrics;
@@ -133,7 +136,7 @@ public class IsolatingWriter {
                         && (writtenAlone.get() == 0 || attempts.get() < maxAttempts))
                 .retry().withBackOff(ALONE_BACKOFF, ALONE_MAX_BACKOFF).atMost(Math.max(1, maxAttempts))
                 .onFailure(failure -> !FailureClassifier.isTransient(failure))
-                .recoverWithUni(failure -> judge(record, failure, attempts.get(), writtenAlone.get()))
+                .recoverWithUni(failure -> judge(record, failure, attempts.get(), writtenAlone.get(), transactions))
                 // The database refuses the probe too: an outage, not poison. Write the record again
                 // until it lands or is refused for a reason of its own; stop when shutdown begins.
                 .onFailure(failure -> failure instanceof DatabaseRefusingWritesException && !ShutdownSignal.isStopping())
@@ -141,23 +144,38 @@ public class IsolatingWriter {
     }
 
     /**
-     * The verdict on a record PostgreSQL refused alone: dead-lettered if a known-good probe is
-     * accepted in the same moment, else an outage ({@link DatabaseRefusingWritesException}).
+     * The verdict on a record PostgreSQL refused alone: dead-lettered only if a known-good probe
+     * is accepted, the record is refused once more right after it, and a second probe is accepted
+     * again; a probe refused at either end means an outage ({@link DatabaseRefusingWritesException}).
+     * Probing on both sides of a confirming write is what keeps a cause that goes (a column
+     * dropped, a privilege granted back) or comes between the record's refusal and the probe from
+     * condemning a good record: the record then lands, or the outage is seen.
      */
-    private Uni<Void> judge(BatchRecord record, Throwable failure, int attempts, int writtenAlone) {
+    private Uni<Void> judge(BatchRecord record, Throwable failure, int attempts, int writtenAlone,
+            AtomicInteger transactions) {
         if (ShutdownSignal.isStopping() && FailureClassifier.isUnknown(failure)
                 && (attempts < maxAttempts || writtenAlone == 0)) {
             // Shutdown cut its retries short: not enough evidence against the record. Its batch stays
             // uncommitted and the next owner tries it again.
             return Uni.createFrom().failure(new RetriesCutShortException(failure));
         }
+        return probe(failure).chain(() -> {
+            transactions.incrementAndGet();
+            metrics.isolationWrite();
+            return sink.write(List.of(record));
+        }).onFailure(RefusedByDatabaseException.class).recoverWithUni(again -> probe(again).invoke(() -> {
+            refusal.accepted();
+            record.deadLetter(poison(record, again, attempts + 1));
+        }));
+    }
+
+    /** Completes if PostgreSQL accepts a known-good write now; fails as an outage if it refuses it too. */
+    private Uni<Void> probe(Throwable recordFailure) {
         return sink.probe().map(probeRefused -> {
             if (probeRefused.isPresent()) {
                 refusal.refused(probeRefused.get());
-                throw new DatabaseRefusingWritesException(failure, probeRefused.get());
+                throw new DatabaseRefusingWritesException(recordFailure, probeRefused.get());
             }
-            refusal.accepted();
-            record.deadLetter(poison(record, failure, attempts));
             return null;
         });
     }

@@ -23,6 +23,7 @@ import io.vertx.mutiny.sqlclient.SqlConnection;
 import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Instance;
+import jakarta.inject.Inject;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -102,10 +103,17 @@ public class ReviewSink {
     private final Timer insertBatchTimer;
     private final Timer resolveConflictsTimer;
 
+    @Inject
     ReviewSink(Instance<Pool> pools, PipelineMetrics metrics) {
         this.pools = pools;
         this.insertBatchTimer = metrics.query("insert_batch");
         this.resolveConflictsTimer = metrics.query("resolve_conflicts");
+    }
+
+    /** With a pool of its own: a component test's, without CDI (and so without retries or breaker). */
+    ReviewSink(Pool pool, PipelineMetrics metrics) {
+        this((Instance<Pool>) null, metrics);
+        this.pool = pool;
     }
 
     private Pool pool() {

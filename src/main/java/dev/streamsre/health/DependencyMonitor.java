@@ -1,6 +1,7 @@
 package dev.streamsre.health;
 
 import dev.streamsre.Mode;
+import dev.streamsre.config.StreamSreConfig;
 import dev.streamsre.observability.PipelineMetrics;
 import dev.streamsre.consumer.ReviewSink;
 import io.quarkus.scheduler.Scheduled;
@@ -15,7 +16,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.DescribeClusterOptions;
 import org.apache.kafka.common.errors.AuthenticationException;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /**
  * Checks the consumer's dependencies, each within {@link #CHECK_TIMEOUT}: for the readiness probe
@@ -37,13 +37,13 @@ public class DependencyMonitor {
     /** Why the last Kafka check failed (exception class and Kafka's message, which names no credential), or null. */
     private volatile String kafkaProblem;
 
-    DependencyMonitor(@ConfigProperty(name = "streamsre.mode") Mode mode, Admin admin, Instance<Pool> pools,
+    DependencyMonitor(StreamSreConfig settings, Admin admin, Instance<Pool> pools,
             CircuitBreakerMaintenance circuits, PipelineMetrics metrics) {
-        this.mode = mode;
+        this.mode = settings.mode();
         this.admin = admin;
         this.pools = pools;
         this.circuits = circuits;
-        if (mode == Mode.CONSUMER) {
+        if (this.mode == Mode.CONSUMER) {
             metrics.gauge("dependency_up", "1 when the dependency answered its last check within 2 s, else 0",
                     kafkaUp::get, "dependency", "kafka");
             metrics.gauge("dependency_up", "1 when the dependency answered its last check within 2 s, else 0",

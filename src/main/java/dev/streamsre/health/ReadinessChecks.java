@@ -1,6 +1,7 @@
 package dev.streamsre.health;
 
 import dev.streamsre.Mode;
+import dev.streamsre.config.StreamSreConfig;
 import dev.streamsre.consumer.DeadLetterSender;
 import dev.streamsre.consumer.WriteRefusal;
 import io.smallrye.faulttolerance.api.CircuitBreakerState;
@@ -8,7 +9,6 @@ import io.smallrye.health.api.AsyncHealthCheck;
 import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Produces;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import java.time.Instant;
 import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
@@ -28,9 +28,9 @@ public class ReadinessChecks {
     private final DeadLetterSender deadLetters;
     private final WriteRefusal writeRefusal;
 
-    ReadinessChecks(@ConfigProperty(name = "streamsre.mode") Mode mode, DependencyMonitor monitor,
+    ReadinessChecks(StreamSreConfig settings, DependencyMonitor monitor,
             DeadLetterSender deadLetters, WriteRefusal writeRefusal) {
-        this.mode = mode;
+        this.mode = settings.mode();
         this.monitor = monitor;
         this.deadLetters = deadLetters;
         this.writeRefusal = writeRefusal;

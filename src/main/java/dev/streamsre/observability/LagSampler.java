@@ -1,6 +1,7 @@
 package dev.streamsre.observability;
 
 import dev.streamsre.Mode;
+import dev.streamsre.config.StreamSreConfig;
 import dev.streamsre.kafka.KafkaClients;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -80,19 +81,16 @@ public class LagSampler {
     private boolean failing;
     private boolean closed;
 
-    LagSampler(@ConfigProperty(name = "streamsre.mode") Mode mode, Admin admin, MeterRegistry registry,
-            KafkaClients clients,
-            @ConfigProperty(name = "streamsre.topic") String topic,
+    LagSampler(StreamSreConfig settings, Admin admin, MeterRegistry registry, KafkaClients clients,
             @ConfigProperty(name = "streamsre.consumer.group-id") String group,
-            @ConfigProperty(name = "streamsre.dlq-topic") String dlqTopic,
             @ConfigProperty(name = "mp.messaging.incoming.dlq-in.group.id") String recorderGroup) {
-        this.mode = mode;
+        this.mode = settings.mode();
         this.admin = admin;
         this.registry = registry;
         this.clients = clients;
-        this.topic = topic;
+        this.topic = settings.topic();
         this.group = group;
-        this.dlqTopic = dlqTopic;
+        this.dlqTopic = settings.dlqTopic();
         this.recorderGroup = recorderGroup;
     }
 

@@ -1,5 +1,6 @@
 package dev.streamsre.producer;
 
+import dev.streamsre.config.StreamSreConfig;
 import dev.streamsre.event.EventCodec;
 import dev.streamsre.kafka.KafkaClients;
 import dev.streamsre.kafka.TopicCheck;
@@ -28,7 +29,6 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 /**
@@ -62,11 +62,11 @@ public class LoadProducer {
 
     LoadProducer(ProducerModeConfig config,
             KafkaClients clients,
-            @ConfigProperty(name = "streamsre.topic") String topic, MeterRegistry registry) {
+            StreamSreConfig settings, MeterRegistry registry) {
         this.registry = registry;
         this.config = config;
         this.clients = clients;
-        this.topic = topic;
+        this.topic = settings.topic();
     }
 
     /** Runs the load to its end (duration, event limit or SIGTERM) and returns the process exit code. */

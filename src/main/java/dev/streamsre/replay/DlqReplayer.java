@@ -1,6 +1,7 @@
 package dev.streamsre.replay;
 
 import dev.streamsre.config.InvalidConfigurationException;
+import dev.streamsre.config.StreamSreConfig;
 import dev.streamsre.deadletter.DeadLetterHeaders;
 import dev.streamsre.kafka.KafkaClients;
 import dev.streamsre.kafka.TopicCheck;
@@ -33,7 +34,6 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 /**
@@ -90,11 +90,11 @@ public class DlqReplayer {
 
     DlqReplayer(ReplayConfig config, Instance<DataSource> dataSource,
             KafkaClients clients,
-            @ConfigProperty(name = "streamsre.topic") String topic) {
+            StreamSreConfig settings) {
         this.config = config;
         this.dataSource = dataSource;
         this.clients = clients;
-        this.topic = topic;
+        this.topic = settings.topic();
     }
 
     /** One selected dead letter. */

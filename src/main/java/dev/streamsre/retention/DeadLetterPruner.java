@@ -1,6 +1,7 @@
 package dev.streamsre.retention;
 
 import dev.streamsre.Mode;
+import dev.streamsre.config.StreamSreConfig;
 import dev.streamsre.consumer.ConsumerConfig;
 import dev.streamsre.failure.ShutdownSignal;
 import dev.streamsre.observability.PipelineMetrics;
@@ -11,7 +12,6 @@ import io.vertx.mutiny.sqlclient.Pool;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Instance;
 import java.time.Duration;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 /**
@@ -34,9 +34,9 @@ public class DeadLetterPruner {
     private final Timer deleteTimer;
     private final Counter pruned;
 
-    DeadLetterPruner(@ConfigProperty(name = "streamsre.mode") Mode mode, ConsumerConfig config, Instance<Pool> pools,
+    DeadLetterPruner(StreamSreConfig settings, ConsumerConfig config, Instance<Pool> pools,
             PipelineMetrics metrics, io.micrometer.core.instrument.MeterRegistry registry) {
-        this.mode = mode;
+        this.mode = settings.mode();
         this.retention = config.dlqRetention();
         this.pools = pools;
         this.deleteTimer = metrics.query("prune_dlq");

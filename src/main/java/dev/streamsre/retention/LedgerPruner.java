@@ -1,6 +1,8 @@
 package dev.streamsre.retention;
 
 import dev.streamsre.Mode;
+import dev.streamsre.config.StreamSreConfig;
+import dev.streamsre.consumer.ConsumerConfig;
 import dev.streamsre.failure.ShutdownSignal;
 import dev.streamsre.observability.PipelineMetrics;
 import io.micrometer.core.instrument.Timer;
@@ -16,7 +18,6 @@ import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 /**
@@ -52,14 +53,11 @@ public class LedgerPruner {
     private final Timer deleteTimer;
     private final PipelineMetrics metrics;
 
-    /** @param horizon {@code streamsre.consumer.dedupe-horizon}, defined (default, range) in ConsumerConfig */
-    LedgerPruner(@ConfigProperty(name = "streamsre.mode") Mode mode,
-            @ConfigProperty(name = "streamsre.consumer.dedupe-horizon") Duration horizon,
-            @ConfigProperty(name = "streamsre.topic") String topic, Admin admin, Instance<Pool> pools,
+    LedgerPruner(StreamSreConfig settings, ConsumerConfig config, Admin admin, Instance<Pool> pools,
             PipelineMetrics metrics) {
-        this.mode = mode;
-        this.horizon = horizon;
-        this.topic = topic;
+        this.mode = settings.mode();
+        this.horizon = config.dedupeHorizon();
+        this.topic = settings.topic();
         this.admin = admin;
         this.pools = pools;
         this.deleteTimer = metrics.query("prune_ledger");

@@ -292,6 +292,10 @@ class ConsumerIT {
         AppProcess negative = pipeline.startConsumer(Map.of("STREAMSRE_CONSUMER_WARM_UP_EVENTS", "-1"));
         assertThat(negative.awaitExit(Duration.ofSeconds(60))).isEqualTo(1);
         assertThat(negative.output()).contains("streamsre.consumer.warm-up-events must be 0 (no warm-up)");
+
+        AppProcess badTopic = pipeline.startConsumer(Map.of("STREAMSRE_DLQ_TOPIC", "dead letters"));
+        assertThat(badTopic.awaitExit(Duration.ofSeconds(60))).isEqualTo(1);
+        assertThat(badTopic.output()).contains("streamsre.dlq-topic must be a Kafka topic name");
     }
 
     @Test

@@ -1,0 +1,154 @@
+package dev.streamsre.consumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.streamsre.consumer.BatchRecord.Fate;
+import dev.streamsre.event.Event;
+import dev.streamsre.event.ReviewData;
+import dev.streamsre.failure.FailureClassifier;
+import dev.streamsre.it.PipelineState;
+import dev.streamsre.it.TestInfrastructure;
+import dev.streamsre.observability.PipelineMetrics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.vertx.mutiny.core.Vertx;
+import io.vertx.mutiny.pgclient.PgBuilder;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.pgclient.PgConnectOptions;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The write stage against the real PostgreSQL, inside the test JVM (no application process, no
+ * broker): how a batch PostgreSQL refuses is settled record by record. The retries and the circuit
+ * breaker around {@link ReviewSink#write} are CDI interceptors and not part of this test; the
+ * process tests (FailureHandlingIT) cover them.
+ */
+class IsolatingWriterIT {
+
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    private final PipelineMetrics metrics = new PipelineMetrics(registry);
+    private Vertx vertx;
+    private Pool pool;
+    private WriteRefusal refusal;
+    private IsolatingWriter writer;
+
+    @BeforeEach
+    void emptyTables() {
+        PipelineState.resetDatabase();
+        vertx = Vertx.vertx();
+        pool = PgBuilder.pool().connectingTo(PgConnectOptions.fromUri(TestInfrastructure.databaseUrl())).using(vertx)
+                .build();
+        refusal = new WriteRefusal(metrics);
+        writer = new IsolatingWriter(new ReviewSink(pool, metrics), refusal, metrics, 3);
+    }
+
+    @AfterEach
+    void close() {
+        PipelineState.execute("DROP TRIGGER IF EXISTS refuse_marked ON reviews");
+        PipelineState.execute("DROP FUNCTION IF EXISTS refuse_marked()");
+        PipelineState.execute("DROP SEQUENCE IF EXISTS refusals");
+        pool.closeAndAwait();
+        vertx.closeAndAwait();
+    }
+
+    @Test
+    void aRecordPostgresqlRefusesIsFoundByHalvingAndEveryOtherRecordLands() {
+        refuse("IF NEW.text = 'refuse-data' THEN PERFORM NEW.text::int; END IF;");
+        List<BatchRecord> batch = new ArrayList<>();
+        for (int i = 0; i < 1_000; i++) {
+            batch.add(record(i, "user:" + i, "review-" + UUID.randomUUID(), i == 499 ? "refuse-data" : "fine"));
+        }
+
+        writer.write(batch).await().atMost(Duration.ofSeconds(60));
+
+        BatchRecord refused = batch.get(499);
+        assertThat(refused.fate()).isEqualTo(Fate.DEAD_LETTER);
+        assertThat(refused.poison().reasonCode()).isEqualTo(FailureClassifier.DB_DATA_EXCEPTION);
+        assertThat(refused.poison().detail()).as("the value PostgreSQL quoted is withheld").doesNotContain("refuse-data");
+        assertThat(refused.poison().failureClass()).isEqualTo("io.vertx.pgclient.PgException");
+        assertThat(batch).filteredOn(record -> record != refused).extracting(BatchRecord::fate).containsOnly(Fate.LANDED);
+        assertThat(PipelineState.count("SELECT count(*) FROM reviews")).isEqualTo(999);
+        double extraTransactions = registry.get("isolation_writes").counter().count();
+        assertThat(extraTransactions).as("about 2 x log2(1000) and one confirming write, not 1,000")
+                .isBetween(10.0, 24.0);
+        assertThat(refusal.current()).as("one record's refusal is no outage").isNull();
+    }
+
+    @Test
+    void aRepeatIsADuplicateAndAReviewIdOfAnotherEventIsPoison() {
+        BatchRecord first = record(0, "user:1", "review-shared", "first");
+        writer.write(List.of(first)).await().atMost(Duration.ofSeconds(30));
+
+        BatchRecord redelivered = BatchRecord.synthetic(first.event(), 0, 0);
+        BatchRecord conflicting = record(1, "user:2", "review-shared", "another event, the same review_id");
+        BatchRecord fresh = record(2, "user:3", "review-" + UUID.randomUUID(), "new");
+        writer.write(List.of(redelivered, conflicting, fresh)).await().atMost(Duration.ofSeconds(30));
+
+        assertThat(first.fate()).isEqualTo(Fate.LANDED);
+        assertThat(redelivered.fate()).isEqualTo(Fate.DUPLICATE);
+        assertThat(conflicting.fate()).isEqualTo(Fate.DEAD_LETTER);
+        assertThat(conflicting.poison().reasonCode()).isEqualTo(FailureClassifier.REVIEW_ID_CONFLICT);
+        assertThat(fresh.fate()).isEqualTo(Fate.LANDED);
+        assertThat(PipelineState.count("SELECT count(*) FROM processed_events")).as("the conflict left no ledger row")
+                .isEqualTo(2);
+    }
+
+    @Test
+    void aCauseThatGoesBetweenTheRecordsRefusalAndTheProbeCondemnsNothing() {
+        // The first insert of this record is refused; by the time the probe runs, the cause is gone
+        // (an operator dropped the NOT NULL column): the record must land, not be dead-lettered.
+        PipelineState.execute("CREATE SEQUENCE IF NOT EXISTS refusals");
+        PipelineState.execute("SELECT setval('refusals', 1, false)");
+        refuse("IF NEW.text = 'refused once' AND nextval('refusals') = 1 THEN"
+                + " RAISE EXCEPTION USING ERRCODE = '23502', MESSAGE = 'null value in column \"region\"'; END IF;");
+        BatchRecord record = record(0, "user:1", "review-" + UUID.randomUUID(), "refused once");
+
+        writer.write(List.of(record)).await().atMost(Duration.ofSeconds(30));
+
+        assertThat(record.fate()).isEqualTo(Fate.LANDED);
+        assertThat(PipelineState.count("SELECT count(*) FROM reviews")).isEqualTo(1);
+    }
+
+    @Test
+    void aRefusalEveryWriteMeetsIsAnOutageNotPoisonAndTheBatchLandsOnceItsCauseIsGone() throws Exception {
+        refuse("RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = 'permission denied (test)';");
+        List<BatchRecord> batch = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            batch.add(record(i, "user:" + i, "review-" + UUID.randomUUID(), "fine"));
+        }
+
+        CompletableFuture<Void> written = writer.write(batch).subscribeAsCompletionStage();
+        await("the outage reported").atMost(Duration.ofSeconds(30)).until(() -> refusal.current() != null);
+        assertThat(refusal.current().sqlState()).isEqualTo("42501");
+        Thread.sleep(1_000);
+        assertThat(written).as("the records wait; none is judged poison").isNotDone();
+        assertThat(batch).extracting(BatchRecord::fate).containsOnly(Fate.TO_WRITE);
+
+        PipelineState.execute("DROP TRIGGER refuse_marked ON reviews");
+        written.get(30, TimeUnit.SECONDS);
+        assertThat(batch).extracting(BatchRecord::fate).containsOnly(Fate.LANDED);
+        assertThat(refusal.current()).as("accepting writes again").isNull();
+    }
+
+    private static void refuse(String body) {
+        // SECURITY DEFINER: the test's sequence belongs to the schema's owner, not to the app's role.
+        PipelineState.execute("CREATE OR REPLACE FUNCTION refuse_marked() RETURNS trigger LANGUAGE plpgsql"
+                + " SECURITY DEFINER AS $$ BEGIN " + body + " RETURN NEW; END $$");
+        PipelineState.execute("CREATE OR REPLACE TRIGGER refuse_marked BEFORE INSERT ON reviews FOR EACH ROW"
+                + " EXECUTE FUNCTION refuse_marked()");
+    }
+
+    private static BatchRecord record(long offset, String key, String reviewId, String text) {
+        return BatchRecord.synthetic(Event.reviewCreated(UUID.randomUUID(), key, Instant.now(),
+                new ReviewData(reviewId, 3, text)), 0, offset);
+    }
+}
