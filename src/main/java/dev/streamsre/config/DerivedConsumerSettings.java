@@ -1,6 +1,6 @@
 package dev.streamsre.config;
 
-import dev.streamsre.consumer.Channels;
+import dev.streamsre.config.Channels;
 import io.smallrye.config.ConfigSourceInterceptor;
 import io.smallrye.config.ConfigSourceInterceptorContext;
 import io.quarkus.runtime.configuration.DurationConverter;

@@ -1,6 +1,6 @@
 package dev.streamsre.config;
 
-import dev.streamsre.consumer.Channels;
+import dev.streamsre.config.Channels;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;

@@ -1,6 +1,7 @@
 package dev.streamsre.consumer;
 
 import dev.streamsre.Mode;
+import dev.streamsre.config.Channels;
 import dev.streamsre.config.StreamSreConfig;
 import dev.streamsre.failure.ShutdownSignal;
 import dev.streamsre.observability.PipelineMetrics;

@@ -1,6 +1,7 @@
 package dev.streamsre.health;
 
 import dev.streamsre.Mode;
+import dev.streamsre.config.OutsideConsumerMode;
 import dev.streamsre.config.StreamSreConfig;
 import dev.streamsre.observability.PipelineMetrics;
 import dev.streamsre.consumer.ReviewSink;
@@ -28,7 +29,6 @@ public class DependencyMonitor {
     /** A probe must answer well within Kubernetes' default 1 s..10 s probe timeouts. */
     static final Duration CHECK_TIMEOUT = Duration.ofSeconds(2);
 
-    private final Mode mode;
     private final Admin admin;
     private final Instance<Pool> pools;
     private final CircuitBreakerMaintenance circuits;
@@ -39,11 +39,10 @@ public class DependencyMonitor {
 
     DependencyMonitor(StreamSreConfig settings, Admin admin, Instance<Pool> pools,
             CircuitBreakerMaintenance circuits, PipelineMetrics metrics) {
-        this.mode = settings.mode();
         this.admin = admin;
         this.pools = pools;
         this.circuits = circuits;
-        if (this.mode == Mode.CONSUMER) {
+        if (settings.mode() == Mode.CONSUMER) {
             metrics.gauge("dependency_up", "1 when the dependency answered its last check within 2 s, else 0",
                     kafkaUp::get, "dependency", "kafka");
             metrics.gauge("dependency_up", "1 when the dependency answered its last check within 2 s, else 0",
@@ -105,11 +104,9 @@ public class DependencyMonitor {
         };
     }
 
-    @Scheduled(every = "5s", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+    @Scheduled(every = "5s", concurrentExecution = Scheduled.ConcurrentExecution.SKIP,
+            skipExecutionIf = OutsideConsumerMode.class)
     Uni<Void> refreshGauges() {
-        if (mode != Mode.CONSUMER) {
-            return Uni.createFrom().voidItem();
-        }
         return Uni.combine().all().unis(kafka(), postgres()).discardItems();
     }
 }

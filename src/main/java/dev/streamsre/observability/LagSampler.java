@@ -1,6 +1,6 @@
 package dev.streamsre.observability;
 
-import dev.streamsre.Mode;
+import dev.streamsre.config.OutsideConsumerMode;
 import dev.streamsre.config.StreamSreConfig;
 import dev.streamsre.kafka.KafkaClients;
 import io.micrometer.core.instrument.Gauge;
@@ -62,7 +62,6 @@ public class LagSampler {
     private static final Duration TIMEOUT = Duration.ofSeconds(5);
     private static final Duration PEEK_TIMEOUT = Duration.ofSeconds(2);
 
-    private final Mode mode;
     private final Admin admin;
     private final MeterRegistry registry;
     private final KafkaClients clients;
@@ -84,7 +83,6 @@ public class LagSampler {
     LagSampler(StreamSreConfig settings, Admin admin, MeterRegistry registry, KafkaClients clients,
             @ConfigProperty(name = "streamsre.consumer.group-id") String group,
             @ConfigProperty(name = "mp.messaging.incoming.dlq-in.group.id") String recorderGroup) {
-        this.mode = settings.mode();
         this.admin = admin;
         this.registry = registry;
         this.clients = clients;
@@ -95,9 +93,9 @@ public class LagSampler {
     }
 
     @Scheduled(every = "${streamsre.consumer.lag-sample-interval}", delayed = "2s",
-            concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+            concurrentExecution = Scheduled.ConcurrentExecution.SKIP, skipExecutionIf = OutsideConsumerMode.class)
     synchronized void sample() {
-        if (mode != Mode.CONSUMER || closed) {
+        if (closed) {
             return;
         }
         try {

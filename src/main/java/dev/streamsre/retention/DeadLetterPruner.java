@@ -1,7 +1,6 @@
 package dev.streamsre.retention;
 
-import dev.streamsre.Mode;
-import dev.streamsre.config.StreamSreConfig;
+import dev.streamsre.config.OutsideConsumerMode;
 import dev.streamsre.consumer.ConsumerConfig;
 import dev.streamsre.failure.ShutdownSignal;
 import dev.streamsre.observability.PipelineMetrics;
@@ -28,15 +27,13 @@ public class DeadLetterPruner {
                 SELECT id FROM dlq_events
                 WHERE coalesce(last_failed_at, first_failed_at) < now() - make_interval(secs => $1) LIMIT $2)""";
 
-    private final Mode mode;
     private final Duration retention;
     private final Instance<Pool> pools;
     private final Timer deleteTimer;
     private final Counter pruned;
 
-    DeadLetterPruner(StreamSreConfig settings, ConsumerConfig config, Instance<Pool> pools,
+    DeadLetterPruner(ConsumerConfig config, Instance<Pool> pools,
             PipelineMetrics metrics, io.micrometer.core.instrument.MeterRegistry registry) {
-        this.mode = settings.mode();
         this.retention = config.dlqRetention();
         this.pools = pools;
         this.deleteTimer = metrics.query("prune_dlq");
@@ -45,9 +42,9 @@ public class DeadLetterPruner {
     }
 
     @Scheduled(every = "${streamsre.consumer.ledger-prune-interval}", delayed = "5s",
-            concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+            concurrentExecution = Scheduled.ConcurrentExecution.SKIP, skipExecutionIf = OutsideConsumerMode.class)
     void prune() {
-        if (mode != Mode.CONSUMER || retention.isZero() || ShutdownSignal.isStopping()) {
+        if (retention.isZero() || ShutdownSignal.isStopping()) {
             return;
         }
         try {

@@ -1,6 +1,6 @@
 package dev.streamsre.retention;
 
-import dev.streamsre.Mode;
+import dev.streamsre.config.OutsideConsumerMode;
 import dev.streamsre.config.StreamSreConfig;
 import dev.streamsre.consumer.ConsumerConfig;
 import dev.streamsre.failure.ShutdownSignal;
@@ -44,7 +44,6 @@ public class LedgerPruner {
                 SELECT event_id FROM processed_events
                 WHERE processed_at < now() - make_interval(secs => $1) LIMIT $2)""";
 
-    private final Mode mode;
     private final Duration horizon;
     private final String topic;
     private final Admin admin;
@@ -55,7 +54,6 @@ public class LedgerPruner {
 
     LedgerPruner(StreamSreConfig settings, ConsumerConfig config, Admin admin, Instance<Pool> pools,
             PipelineMetrics metrics) {
-        this.mode = settings.mode();
         this.horizon = config.dedupeHorizon();
         this.topic = settings.topic();
         this.admin = admin;
@@ -65,9 +63,9 @@ public class LedgerPruner {
     }
 
     @Scheduled(every = "${streamsre.consumer.ledger-prune-interval}", delayed = "5s",
-            concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+            concurrentExecution = Scheduled.ConcurrentExecution.SKIP, skipExecutionIf = OutsideConsumerMode.class)
     void prune() {
-        if (mode != Mode.CONSUMER || horizon.isZero() || ShutdownSignal.isStopping()) {
+        if (horizon.isZero() || ShutdownSignal.isStopping()) {
             return;
         }
         String refusal = retentionProblem();
