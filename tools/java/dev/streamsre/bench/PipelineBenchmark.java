@@ -5,6 +5,7 @@ import dev.streamsre.event.Event;
 import dev.streamsre.event.EventCodec;
 import dev.streamsre.event.ReviewData;
 import dev.streamsre.it.AppProcess;
+import dev.streamsre.it.ImageSettings;
 import dev.streamsre.it.Pipeline;
 import dev.streamsre.it.PipelineState;
 import dev.streamsre.it.TestInfrastructure;
@@ -669,9 +670,8 @@ public final class PipelineBenchmark {
     }
 
     /** The native image's default arguments: Dockerfile.native's CMD (its heap settings). */
-    private static List<String> nativeImageOptions() throws java.io.IOException {
-        String dockerfile = Files.readString(Path.of("src/main/docker/Dockerfile.native"));
-        return List.of(find(dockerfile, "(?m)^CMD \\[([^\\]]*)\\]").replace("\"", "").split("\\s*,\\s*"));
+    private static List<String> nativeImageOptions() {
+        return ImageSettings.nativeArguments();
     }
 
     private static double mean(List<Drain> drains, java.util.function.ToDoubleFunction<Drain> field) {
@@ -840,9 +840,8 @@ public final class PipelineBenchmark {
     }
 
     /** The image's JVM settings: Dockerfile.jvm's JAVA_TOOL_OPTIONS. */
-    private static String imageJavaToolOptions() throws java.io.IOException {
-        String dockerfile = Files.readString(Path.of("src/main/docker/Dockerfile.jvm"));
-        return find(dockerfile, "(?m)^ENV JAVA_TOOL_OPTIONS=\"([^\"]*)\"");
+    private static String imageJavaToolOptions() {
+        return String.join(" ", ImageSettings.jvmToolOptions());
     }
 
     /**

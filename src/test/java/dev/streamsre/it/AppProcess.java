@@ -39,9 +39,7 @@ public final class AppProcess implements AutoCloseable {
     public static final List<String> DEFAULT_JVM_OPTIONS = List.of("-Xmx256m");
 
     /** The JVM settings of the images (src/main/docker/Dockerfile.jvm), for tests about memory and stops. */
-    public static final List<String> IMAGE_JVM_OPTIONS = List.of("-Xmx144m", "-XX:MaxMetaspaceSize=96m",
-            "-XX:ReservedCodeCacheSize=48m", "-XX:+UseSerialGC", "-XX:NewRatio=1", "-XX:SurvivorRatio=4",
-            "-XX:TieredStopAtLevel=1", "-XX:+ExitOnOutOfMemoryError");
+    public static final List<String> IMAGE_JVM_OPTIONS = ImageSettings.jvmToolOptions();
 
     /** Peak resident set size of the process so far (VmHWM), in MiB, or -1 when it is gone. */
     public long peakRssMiB() {

@@ -2,6 +2,7 @@ package dev.streamsre.k8s;
 
 import dev.streamsre.Mode;
 import dev.streamsre.config.SpecEnvironmentConfigSource;
+import dev.streamsre.it.ImageSettings;
 import io.quarkus.micrometer.runtime.config.PrometheusConfigGroup;
 import io.quarkus.vertx.http.runtime.VertxHttpBuildTimeConfig;
 import io.quarkus.vertx.http.runtime.VertxHttpConfig;
@@ -186,17 +187,17 @@ final class AppSettings {
 
     /** The image's user: Dockerfile.jvm's APP_UID. */
     long imageUid() {
-        return Long.parseLong(match("src/main/docker/Dockerfile.jvm", "(?m)^ARG APP_UID=(\\d+)"));
+        return ImageSettings.jvmImageUid();
     }
 
     /** The image's default JAVA_TOOL_OPTIONS (Dockerfile.jvm), which a container's own replaces. */
     List<String> imageJavaToolOptions() {
-        return List.of(match("src/main/docker/Dockerfile.jvm", "(?m)^ENV JAVA_TOOL_OPTIONS=\"([^\"]*)\"").trim().split("\\s+"));
+        return ImageSettings.jvmToolOptions();
     }
 
     /** The native image's default arguments (Dockerfile.native's CMD, its heap), which a container's args replace. */
     List<String> nativeImageArguments() {
-        return List.of(match("src/main/docker/Dockerfile.native", "(?m)^CMD \\[([^\\]]*)\\]").replace("\"", "").trim().split("\\s*,\\s*"));
+        return ImageSettings.nativeArguments();
     }
 
     /** Partitions of the main topic, as bin/infra creates it. */
