@@ -1,16 +1,10 @@
 package dev.streamsre.consumer;
 
-import dev.streamsre.Mode;
-import dev.streamsre.config.StreamSreConfig;
 import dev.streamsre.event.Event;
 import dev.streamsre.event.EventCodec;
 import dev.streamsre.event.ReviewData;
-import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Uni;
-import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.enterprise.event.Observes;
-import jakarta.interceptor.Interceptor;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -72,10 +66,9 @@ public class ConsumerWarmUp {
         this.connections = Math.max(1, Math.min(poolSize, 8));
     }
 
-    /** Before the messaging extension connects the channels (it observes at LIBRARY_BEFORE). */
-    void warmUp(@Observes @Priority(Interceptor.Priority.LIBRARY_BEFORE - 1) StartupEvent event,
-            StreamSreConfig settings) {
-        if (settings.mode() != Mode.CONSUMER || events == 0) {
+    /** Called by {@link ConsumerLifecycle} before the messaging extension connects the channels. */
+    void warmUp() {
+        if (events == 0) {
             return;
         }
         long start = System.nanoTime();

@@ -12,6 +12,7 @@ import io.smallrye.reactive.messaging.kafka.IncomingKafkaRecord;
 import io.smallrye.reactive.messaging.kafka.KafkaRecord;
 import io.smallrye.reactive.messaging.kafka.KafkaRecordBatch;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -52,13 +53,19 @@ public class DeadLetterOffice {
     /** Batches whose dead letters are still being sent: a graceful stop waits for them. */
     private final AtomicInteger unsettledBatches = new AtomicInteger();
 
+    @Inject
     DeadLetterOffice(DeadLetterSender sender, DeadLetterStore store, PipelineMetrics metrics, ConsumerConfig config,
             StreamSreConfig settings) {
+        this(sender, store, metrics, config.deadLetterLogInterval(), settings.dlqTopic());
+    }
+
+    DeadLetterOffice(DeadLetterSender sender, DeadLetterStore store, PipelineMetrics metrics,
+            java.time.Duration deadLetterLogInterval, String dlqTopic) {
         this.sender = sender;
         this.store = store;
         this.metrics = metrics;
-        this.log = new DeadLetterLog(config.deadLetterLogInterval());
-        this.dlqTopic = settings.dlqTopic();
+        this.log = new DeadLetterLog(deadLetterLogInterval);
+        this.dlqTopic = dlqTopic;
     }
 
     /** Batches whose dead letters are not all safe yet. */

@@ -1,19 +1,13 @@
 package dev.streamsre.consumer;
 
-import dev.streamsre.Mode;
 import dev.streamsre.config.Channels;
-import dev.streamsre.config.StreamSreConfig;
 import dev.streamsre.failure.ShutdownSignal;
 import dev.streamsre.observability.PipelineMetrics;
 import dev.streamsre.observability.PipelineMetrics.Result;
-import io.quarkus.runtime.ShutdownEvent;
-import io.quarkus.runtime.Startup;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.reactive.messaging.kafka.KafkaRecord;
 import io.smallrye.reactive.messaging.kafka.KafkaRecordBatch;
-import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.enterprise.event.Observes;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,9 +28,8 @@ import org.jboss.logging.Logger;
  * completes before the next batch arrives), and a partition belongs to one consumer, so events of
  * one key are applied in offset order.
  */
-// Created as the application starts (priority 1: before the connector's channels connect), so its
+// Created by ConsumerLifecycle as consumer mode starts, before the connector's channels connect, so its
 // inflight_workers gauge is exported from the first scrape; CDI would otherwise create it at the first batch.
-@Startup(1)
 @ApplicationScoped
 public class EventConsumer {
 
@@ -69,6 +62,11 @@ public class EventConsumer {
                 config.groupId(), config.maxInflight(), config.statementTimeout(), config.rateLimit(),
                 config.maxAttempts(), config.dedupeHorizon(), config.ledgerPruneInterval(), config.lagSampleInterval(),
                 config.freshnessThreshold());
+    }
+
+    /** Records handed to the consumer and not yet settled (calling it creates the bean). */
+    int inflightRecords() {
+        return inflightRecords.get();
     }
 
     @Incoming(Channels.EVENTS_IN)
@@ -134,16 +132,12 @@ public class EventConsumer {
     }
 
     /**
-     * Graceful stop, step 2 (after {@link ShutdownSignal} stopped intake and retries): waits for
-     * the batches already in flight to reach the database and for their dead letters to be safe,
-     * so that the connector commits their offsets as it closes and the database pool is not closed
-     * under them. Producer and replay jobs consume nothing, so they neither wait nor say so.
+     * Graceful stop, step 2 (after {@link ShutdownSignal} stopped intake and retries, called by
+     * {@link ConsumerLifecycle}): waits for the batches already in flight to reach the database and
+     * for their dead letters to be safe, so that the connector commits their offsets as it closes
+     * and the database pool is not closed under them.
      */
-    void drainOnShutdown(@Observes @Priority(2) ShutdownEvent event,
-            StreamSreConfig settings) {
-        if (settings.mode() != Mode.CONSUMER) {
-            return;
-        }
+    void drain() {
         long deadline = System.nanoTime() + DRAIN_TIMEOUT.toNanos();
         while ((inflightRecords.get() > 0 || deadLetters.unsettledBatches() > 0) && System.nanoTime() < deadline) {
             LockSupport.parkNanos(10_000_000L);

@@ -48,7 +48,7 @@ class IntakeStop {
         this.channels = channels;
     }
 
-    /** Before the drain ({@code EventConsumer}, priority 2). */
+    /** Before the drain ({@link ConsumerLifecycle#stop}, priority 2). */
     void beforeDrain(@Observes @Priority(1) ShutdownEvent event) {
         pauseAll();
     }

@@ -30,6 +30,8 @@ class ProducerIT {
         try (AppProcess producer = AppProcess.start("producer", Map.of("KAFKA_TOPIC", topic, "RATE_PER_SEC", "0",
                 "HOT_KEY_PCT", "0.7", "DURATION", "0", "STREAMSRE_PRODUCER_MAX_EVENTS", String.valueOf(events)))) {
             assertThat(producer.awaitExit(Duration.ofSeconds(60))).as(producer.output()).isZero();
+            assertThat(producer.output()).as("a producer job creates none of the consumer's beans")
+                    .doesNotContain("consumer settings").doesNotContain("consumer drained");
         }
 
         List<ConsumerRecord<String, byte[]>> records = TestInfrastructure.readAll(topic);
