@@ -45,7 +45,8 @@ public final class EventGenerator {
                 config.poisonPct(), config.duplicatePct(), config.textLength());
     }
 
-    EventGenerator(EventCodec codec, long seed, Clock clock, List<String> hotKeys, int coldKeyCount,
+    /** The same stream from explicit settings: for tests that generate it inside their own JVM. */
+    public EventGenerator(EventCodec codec, long seed, Clock clock, List<String> hotKeys, int coldKeyCount,
             double hotKeyPct, double poisonPct, double duplicatePct, int textLength) {
         if (hotKeys.isEmpty() && hotKeyPct > 0) {
             throw new IllegalArgumentException("streamsre.producer.hot-keys is empty but hot-key-pct is " + hotKeyPct);

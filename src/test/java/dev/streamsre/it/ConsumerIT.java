@@ -163,8 +163,15 @@ class ConsumerIT {
                 "DURATION", "10m", "DUPLICATE_PCT", "2", "POISON_PCT", "1"));
         Random random = new Random();
         List<Double> stopSeconds = new ArrayList<>();
+        AppProcess running = pipeline.startConsumer();
         for (int stop = 0; stop < 20; stop++) {
-            Pipeline.Stop result = pipeline.startAndStopAtRandomMoment(random, AppProcess.DEFAULT_JVM_OPTIONS);
+            pipeline.awaitRandomMoment(running, random);
+            // A rolling update with surge: the next consumer starts as the old one is told to stop,
+            // so every stop also meets a member joining the group (and the suite waits for one JVM
+            // start per stop, not for a start and a stop in turn).
+            AppProcess next = stop < 19 ? pipeline.startConsumer() : null;
+            Pipeline.Stop result = pipeline.stop(running);
+            running = next;
             stopSeconds.add(result.seconds());
             String output = result.output();
             assertThat(result.exitCode()).as("stop " + stop + " exit code; output:\n" + output).isZero();

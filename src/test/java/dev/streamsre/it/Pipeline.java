@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.streamsre.event.DecodeResult;
 import dev.streamsre.event.EventCodec;
+import dev.streamsre.producer.EventGenerator;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -14,6 +16,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
  * The one fixture the integration tests share: a fresh main topic, DLQ topic, consumer group and
@@ -101,8 +104,18 @@ public final class Pipeline implements AutoCloseable {
      */
     public Stop startAndStopAtRandomMoment(java.util.Random random, List<String> jvmOptions) {
         AppProcess consumer = startConsumer(Map.of(), jvmOptions);
+        awaitRandomMoment(consumer, random);
+        return stop(consumer);
+    }
+
+    /** Waits until the consumer has started, then a random 0.2..4 s more. */
+    public void awaitRandomMoment(AppProcess consumer, java.util.Random random) {
         consumer.awaitOutput("Profile consumer activated", Duration.ofSeconds(60));
         AppProcess.sleep(200 + random.nextInt(3_800));
+    }
+
+    /** Sends SIGTERM and reports how the stop went. */
+    public Stop stop(AppProcess consumer) {
         long signalled = System.nanoTime();
         consumer.terminate();
         int exitCode = consumer.awaitExit(Duration.ofSeconds(30));
@@ -118,12 +131,21 @@ public final class Pipeline implements AutoCloseable {
         return process;
     }
 
-    /** Runs the producer unpaced for {@code events} records and waits for it to exit 0. */
+    /**
+     * Sends {@code events} records of the producer's own stream (its {@link EventGenerator} with the
+     * shipped defaults: 80 % on three hot keys) unpaced, from this JVM, and waits until the broker
+     * acknowledged every one. The producer process itself is ProducerIT's subject; here it would
+     * only add a JVM start to every test.
+     */
     public void produce(int events, int duplicatePct, double poisonPct) {
-        AppProcess producer = start("producer", Map.of("KAFKA_TOPIC", topic, "RATE_PER_SEC", "0", "DURATION", "0",
-                "DUPLICATE_PCT", String.valueOf(duplicatePct), "POISON_PCT", String.valueOf(poisonPct),
-                "STREAMSRE_PRODUCER_MAX_EVENTS", String.valueOf(events)));
-        assertThat(producer.awaitExit(Duration.ofSeconds(120))).as(producer.output()).isZero();
+        EventGenerator generator = new EventGenerator(new EventCodec(), new java.util.Random().nextLong(),
+                java.time.Clock.systemUTC(), List.of("user:1", "user:2", "user:3"), 10_000, 80, poisonPct, duplicatePct, 100);
+        List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>(events);
+        for (int i = 0; i < events; i++) {
+            EventGenerator.GeneratedRecord record = generator.next();
+            records.add(new ProducerRecord<>(topic, record.key().getBytes(StandardCharsets.UTF_8), record.value()));
+        }
+        TestInfrastructure.sendAll(records);
     }
 
     /** Reads the main topic to its end, keeping only event ids and counts: what a drain must write. */

@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -172,19 +173,47 @@ public final class TestInfrastructure {
 
     /** Sends the records in order and waits until the broker has acknowledged every one. */
     public static void send(List<ProducerRecord<byte[], byte[]>> records) {
-        Properties properties = new Properties();
-        properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
-        properties.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-        properties.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-        properties.put(ProducerConfig.ACKS_CONFIG, "all");
-        properties.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
-        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(properties)) {
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerProperties())) {
             for (ProducerRecord<byte[], byte[]> record : records) {
                 producer.send(record).get(30, TimeUnit.SECONDS);
             }
         } catch (Exception e) {
             throw new IllegalStateException("cannot send test records", e);
         }
+    }
+
+    /**
+     * Sends many records without waiting for each (the idempotent producer keeps each partition's
+     * order), then waits until the broker has acknowledged every one; the first failure fails the call.
+     */
+    public static void sendAll(List<ProducerRecord<byte[], byte[]>> records) {
+        AtomicReference<Exception> failure = new AtomicReference<>();
+        Properties properties = producerProperties();
+        properties.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+        properties.put(ProducerConfig.BATCH_SIZE_CONFIG, "131072");
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(properties)) {
+            for (ProducerRecord<byte[], byte[]> record : records) {
+                producer.send(record, (metadata, error) -> {
+                    if (error != null) {
+                        failure.compareAndSet(null, error);
+                    }
+                });
+            }
+            producer.flush();
+        }
+        if (failure.get() != null) {
+            throw new IllegalStateException("cannot send test records", failure.get());
+        }
+    }
+
+    private static Properties producerProperties() {
+        Properties properties = new Properties();
+        properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+        properties.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        properties.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        properties.put(ProducerConfig.ACKS_CONFIG, "all");
+        properties.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        return properties;
     }
 
     /**
