@@ -145,7 +145,7 @@ public final class Pipeline implements AutoCloseable {
             EventGenerator.GeneratedRecord record = generator.next();
             records.add(new ProducerRecord<>(topic, record.key().getBytes(StandardCharsets.UTF_8), record.value()));
         }
-        TestInfrastructure.sendAll(records);
+        TestInfrastructure.send(records);
     }
 
     /** Reads the main topic to its end, keeping only event ids and counts: what a drain must write. */

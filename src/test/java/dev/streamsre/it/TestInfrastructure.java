@@ -171,22 +171,12 @@ public final class TestInfrastructure {
         }
     }
 
-    /** Sends the records in order and waits until the broker has acknowledged every one. */
-    public static void send(List<ProducerRecord<byte[], byte[]>> records) {
-        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerProperties())) {
-            for (ProducerRecord<byte[], byte[]> record : records) {
-                producer.send(record).get(30, TimeUnit.SECONDS);
-            }
-        } catch (Exception e) {
-            throw new IllegalStateException("cannot send test records", e);
-        }
-    }
-
     /**
-     * Sends many records without waiting for each (the idempotent producer keeps each partition's
-     * order), then waits until the broker has acknowledged every one; the first failure fails the call.
+     * Sends the records without waiting for each (the idempotent producer keeps each partition's
+     * order, retries included), then waits until the broker has acknowledged every one; the first
+     * failure fails the call.
      */
-    public static void sendAll(List<ProducerRecord<byte[], byte[]>> records) {
+    public static void send(List<ProducerRecord<byte[], byte[]>> records) {
         AtomicReference<Exception> failure = new AtomicReference<>();
         Properties properties = producerProperties();
         properties.put(ProducerConfig.LINGER_MS_CONFIG, "5");
