@@ -3,12 +3,18 @@ package dev.streamsre.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.TopicPartition;
@@ -158,28 +164,40 @@ class ConsumerIT {
     }
 
     @Test
-    void twentySigtermStopsAtRandomMomentsUnderLoadWithPoisonAreAllClean() {
+    void twentySigtermStopsAtRandomMomentsUnderLoadWithPoisonAreAllClean() throws Exception {
         AppProcess producer = pipeline.start("producer", Map.of("KAFKA_TOPIC", topic, "RATE_PER_SEC", "4000",
                 "DURATION", "10m", "DUPLICATE_PCT", "2", "POISON_PCT", "1"));
         Random random = new Random();
         List<Double> stopSeconds = new ArrayList<>();
-        AppProcess running = pipeline.startConsumer();
-        for (int stop = 0; stop < 20; stop++) {
-            pipeline.awaitRandomMoment(running, random);
-            // A rolling update with surge: the next consumer starts as the old one is told to stop,
-            // so every stop also meets a member joining the group (and the suite waits for one JVM
-            // start per stop, not for a start and a stop in turn).
-            AppProcess next = stop < 19 ? pipeline.startConsumer() : null;
-            Pipeline.Stop result = pipeline.stop(running);
-            running = next;
-            stopSeconds.add(result.seconds());
-            String output = result.output();
-            assertThat(result.exitCode()).as("stop " + stop + " exit code; output:\n" + output).isZero();
-            assertThat(result.seconds()).as("stop " + stop + " within the 10 s grace period").isLessThan(10.0);
-            // A stop while the group is still forming may leave the connector's poll loop a WARN
-            // ("consumer has already been closed ... will be re-attempted"); an ERROR is a bug.
-            assertThat(output.lines().filter(line -> line.contains(" ERROR ")).toList())
-                    .as("stop " + stop + ": ERROR lines").isEmpty();
+        // A two-replica Deployment in a rolling update with surge: the oldest consumer is told to
+        // stop as its successor starts, so every stop meets a member that stays and one that joins.
+        // The stops run on threads of their own, so the suite waits for the random moments, not
+        // for the stops and starts in turn.
+        Deque<AppProcess> running = new ArrayDeque<>(List.of(pipeline.startConsumer(), pipeline.startConsumer()));
+        ExecutorService stopping = Executors.newCachedThreadPool();
+        List<Future<Pipeline.Stop>> stops = new ArrayList<>();
+        try {
+            for (int stop = 0; stop < 20; stop++) {
+                AppProcess oldest = running.poll();
+                pipeline.awaitRandomMoment(oldest, random);
+                if (stop < 18) {
+                    running.add(pipeline.startConsumer());
+                }
+                stops.add(stopping.submit(() -> pipeline.stop(oldest)));
+            }
+            for (int stop = 0; stop < 20; stop++) {
+                Pipeline.Stop result = stops.get(stop).get(60, TimeUnit.SECONDS);
+                stopSeconds.add(result.seconds());
+                String output = result.output();
+                assertThat(result.exitCode()).as("stop " + stop + " exit code; output:\n" + output).isZero();
+                assertThat(result.seconds()).as("stop " + stop + " within the 10 s grace period").isLessThan(10.0);
+                // A stop while the group is still forming may leave the connector's poll loop a WARN
+                // ("consumer has already been closed ... will be re-attempted"); an ERROR is a bug.
+                assertThat(output.lines().filter(line -> line.contains(" ERROR ")).toList())
+                        .as("stop " + stop + ": ERROR lines").isEmpty();
+            }
+        } finally {
+            stopping.shutdownNow();
         }
         producer.terminate();
         // A producer stopped by a signal flushes, reports, and exits as the JVM does on SIGTERM.

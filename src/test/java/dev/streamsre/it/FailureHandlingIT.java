@@ -364,7 +364,7 @@ class FailureHandlingIT {
     @Tag(TestInfrastructure.NEEDS_ROOT_POSTGRES)
     void aSixtySecondDatabaseOutageLosesNothingAndDeadLettersNothing() {
         AppProcess producer = pipeline.start("producer", Map.of("KAFKA_TOPIC", topic, "RATE_PER_SEC", "1000",
-                "DURATION", "80s", "DUPLICATE_PCT", "2", "POISON_PCT", "0"));
+                "DURATION", "72s", "DUPLICATE_PCT", "2", "POISON_PCT", "0"));
         AppProcess consumer = startConsumer(Map.of());
         PipelineState.await("consumer is writing", Duration.ofSeconds(60),
                 () -> PipelineState.count("SELECT count(*) FROM reviews") > 5_000);
@@ -619,14 +619,14 @@ class FailureHandlingIT {
 
         slowDownReviews("0.25");
         long slowStart = PipelineState.count("SELECT count(*) FROM reviews");
-        AppProcess.sleep(10_000);
-        double slowRate = (PipelineState.count("SELECT count(*) FROM reviews") - slowStart) / 10.0;
+        AppProcess.sleep(5_000);
+        double slowRate = (PipelineState.count("SELECT count(*) FROM reviews") - slowStart) / 5.0;
 
         // Slower than the statement timeout: every write is cancelled and retried, none lands.
         slowDownReviews("2");
         AppProcess.sleep(3_000);
         long stuckStart = PipelineState.count("SELECT count(*) FROM reviews");
-        AppProcess.sleep(8_000);
+        AppProcess.sleep(5_000);
         long stuckProgress = PipelineState.count("SELECT count(*) FROM reviews") - stuckStart;
 
         long fastStart = PipelineState.count("SELECT count(*) FROM reviews");
@@ -634,7 +634,7 @@ class FailureHandlingIT {
         PipelineState.execute("DROP TRIGGER slow_reviews ON reviews");
         pipeline.awaitDrained(expected);
         double fastRate = (expected.events().size() - fastStart) / ((System.nanoTime() - fastStartNanos) / 1e9);
-        System.out.printf("slow-database drill: %.0f events/s with a 250 ms trigger, %d events in 8 s with a 2 s"
+        System.out.printf("slow-database drill: %.0f events/s with a 250 ms trigger, %d events in 5 s with a 2 s"
                 + " trigger (timeout 1 s), %.0f events/s after removing it%n", slowRate, stuckProgress, fastRate);
 
         assertThat(slowRate).as("the slow database bounds the rate").isPositive().isLessThan(1_000);
