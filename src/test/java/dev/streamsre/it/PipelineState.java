@@ -16,7 +16,6 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -51,18 +50,24 @@ public final class PipelineState {
                 credentials[0], credentials[1]);
     }
 
+    /** Whether this JVM has brought the schema to the migrations yet: once is enough, no test changes them. */
+    private static boolean migrated;
+
     /**
      * Brings the schema to the application's migrations (Flyway, the same scripts the app runs),
      * then empties the pipeline's tables, so each test starts from nothing and every query a test
      * makes has its tables.
      */
-    public static void resetDatabase() {
+    public static synchronized void resetDatabase() {
         String url = TestInfrastructure.ownerDatabaseUrl();
         String rest = url.substring("postgres://".length());
         String[] credentials = rest.substring(0, rest.indexOf('@')).split(":");
-        org.flywaydb.core.Flyway.configure()
-                .dataSource("jdbc:postgresql://" + rest.substring(rest.indexOf('@') + 1), credentials[0], credentials[1])
-                .locations("classpath:db/migration").placeholders(Map.of("app_role", "streamsre")).load().migrate();
+        if (!migrated) {
+            org.flywaydb.core.Flyway.configure()
+                    .dataSource("jdbc:postgresql://" + rest.substring(rest.indexOf('@') + 1), credentials[0], credentials[1])
+                    .locations("classpath:db/migration").placeholders(Map.of("app_role", "streamsre")).load().migrate();
+            migrated = true;
+        }
         try (Connection connection = database(); Statement statement = connection.createStatement()) {
             statement.execute("TRUNCATE reviews, processed_events, dlq_events");
         } catch (SQLException e) {
@@ -117,8 +122,8 @@ public final class PipelineState {
     }
 
     public static Map<TopicPartition, Long> committedOffsets(String groupId) {
-        try (Admin admin = TestInfrastructure.admin()) {
-            Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(groupId)
+        try {
+            Map<TopicPartition, OffsetAndMetadata> committed = TestInfrastructure.sharedAdmin().listConsumerGroupOffsets(groupId)
                     .partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
             Map<TopicPartition, Long> offsets = new HashMap<>();
             committed.forEach((partition, offset) -> {
@@ -133,13 +138,13 @@ public final class PipelineState {
     }
 
     public static Map<TopicPartition, Long> endOffsets(String topic, int partitions) {
-        try (Admin admin = TestInfrastructure.admin()) {
+        try {
             Map<TopicPartition, OffsetSpec> request = new HashMap<>();
             for (int p = 0; p < partitions; p++) {
                 request.put(new TopicPartition(topic, p), OffsetSpec.latest());
             }
             Map<TopicPartition, Long> offsets = new HashMap<>();
-            admin.listOffsets(request).all().get(30, TimeUnit.SECONDS)
+            TestInfrastructure.sharedAdmin().listOffsets(request).all().get(30, TimeUnit.SECONDS)
                     .forEach((partition, info) -> offsets.put(partition, info.offset()));
             return offsets;
         } catch (Exception e) {

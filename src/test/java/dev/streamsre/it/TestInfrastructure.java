@@ -82,6 +82,20 @@ public final class TestInfrastructure {
         return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers()));
     }
 
+    private static Admin sharedAdmin;
+
+    /**
+     * One admin client for the waits that poll the broker every 250 ms (lag, end offsets): a new
+     * client per poll costs more CPU than the poll itself. It reconnects by itself after a broker
+     * restart; never close it.
+     */
+    public static synchronized Admin sharedAdmin() {
+        if (sharedAdmin == null) {
+            sharedAdmin = admin();
+        }
+        return sharedAdmin;
+    }
+
     /** Creates a topic with a unique name, so tests never see each other's records. */
     public static String createTopic(String prefix, int partitions) {
         String name = prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
