@@ -34,7 +34,7 @@ public final class DerivedConsumerSettings implements ConfigSourceInterceptor {
     static final String MAX_INFLIGHT = "streamsre.consumer.max-inflight";
     static final String STATEMENT_TIMEOUT_PROPERTY = "quarkus.datasource.reactive.additional-properties.statement_timeout";
     static final String STATEMENT_TIMEOUT = "streamsre.consumer.statement-timeout";
-    /** ConsumerConfig's default, for when nothing sets the setting (an interceptor sees no mapping defaults). */
+    /** ConsumerSettings' default, for when nothing sets the setting (an interceptor sees no mapping defaults). */
     static final String STATEMENT_TIMEOUT_DEFAULT = "30s";
 
     @Override

@@ -5,11 +5,14 @@ import io.smallrye.config.ConfigMapping;
 import jakarta.validation.constraints.Pattern;
 
 /**
- * The settings every mode shares: which job this process runs and the two topics. Checked by
- * Quarkus at start like the modes' own groups ({@code streamsre.consumer}, {@code streamsre.producer},
- * {@code streamsre.replay}): a bad value fails the start naming the property. Their defaults are
- * in application.properties, because the connector's channel settings refer to them by property
- * expression ({@code ${streamsre.topic}}).
+ * Every setting of StreamSRE, one tree under {@code streamsre}: what all modes share (the mode and
+ * the two topics), then one group per mode ({@code streamsre.consumer}, {@code streamsre.producer},
+ * {@code streamsre.replay}). Each setting is defined once in this tree (this file and its three
+ * groups), with its default, its range and why it exists; Quarkus checks every range at start, whatever the mode, so a bad value fails the
+ * start naming the property. The topics' defaults are in application.properties, because the
+ * connector's channel settings refer to them by property expression ({@code ${streamsre.topic}}).
+ * The spec's environment variables ({@code KAFKA_TOPIC}, {@code MAX_INFLIGHT}, ...) reach these
+ * properties through SpecEnvironmentConfigSource.
  */
 @ConfigMapping(prefix = "streamsre")
 public interface StreamSreConfig {
@@ -28,4 +31,13 @@ public interface StreamSreConfig {
     /** The dead-letter topic: the consumer writes and records it, replay reads its entries. Env: {@code KAFKA_DLQ_TOPIC}. */
     @Pattern(regexp = TOPIC_NAME, message = TOPIC_MESSAGE)
     String dlqTopic();
+
+    /** Consumer mode: the pipeline's limits, timeouts, retention and warm-up. */
+    ConsumerSettings consumer();
+
+    /** Producer mode: the synthetic load's rate, duration, keys and mix. */
+    ProducerSettings producer();
+
+    /** Replay mode: which dead letters a run republishes, and how. */
+    ReplaySettings replay();
 }

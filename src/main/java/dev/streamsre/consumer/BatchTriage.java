@@ -1,5 +1,6 @@
 package dev.streamsre.consumer;
 
+import dev.streamsre.config.ConsumerSettings;
 import dev.streamsre.event.DecodeResult;
 import dev.streamsre.event.EventCodec;
 import dev.streamsre.event.EventLimits;
@@ -24,7 +25,7 @@ final class BatchTriage {
     }
 
     /** The triage with the record limits the consumer is configured with. */
-    static BatchTriage of(ConsumerConfig config) {
+    static BatchTriage of(ConsumerSettings config) {
         return new BatchTriage(new EventCodec(new EventLimits(config.maxEventBytes(), config.maxKeyLength(),
                 config.maxReviewIdLength(), config.maxTextLength())));
     }

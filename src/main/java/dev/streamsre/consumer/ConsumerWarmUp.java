@@ -1,5 +1,6 @@
 package dev.streamsre.consumer;
 
+import dev.streamsre.config.StreamSreConfig;
 import dev.streamsre.event.Event;
 import dev.streamsre.event.EventCodec;
 import dev.streamsre.event.ReviewData;
@@ -56,11 +57,11 @@ public class ConsumerWarmUp {
     private final int events;
     private final int connections;
 
-    ConsumerWarmUp(ReviewSink sink, ConsumerConfig config,
+    ConsumerWarmUp(ReviewSink sink, StreamSreConfig settings,
             @ConfigProperty(name = "quarkus.datasource.reactive.max-size", defaultValue = "20") int poolSize) {
         this.sink = sink;
-        this.triage = BatchTriage.of(config);
-        this.events = config.warmUpEvents();
+        this.triage = BatchTriage.of(settings.consumer());
+        this.events = settings.consumer().warmUpEvents();
         // Every connection the consumer's batches and the dead-letter store may take, so that none
         // is opened, authenticated and asked to prepare the statement under load.
         this.connections = Math.max(1, Math.min(poolSize, 8));

@@ -13,6 +13,7 @@ import io.smallrye.reactive.messaging.kafka.KafkaRecord;
 import io.smallrye.reactive.messaging.kafka.KafkaRecordBatch;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -54,13 +55,12 @@ public class DeadLetterOffice {
     private final AtomicInteger unsettledBatches = new AtomicInteger();
 
     @Inject
-    DeadLetterOffice(DeadLetterSender sender, DeadLetterStore store, PipelineMetrics metrics, ConsumerConfig config,
-            StreamSreConfig settings) {
-        this(sender, store, metrics, config.deadLetterLogInterval(), settings.dlqTopic());
+    DeadLetterOffice(DeadLetterSender sender, DeadLetterStore store, PipelineMetrics metrics, StreamSreConfig settings) {
+        this(sender, store, metrics, settings.consumer().deadLetterLogInterval(), settings.dlqTopic());
     }
 
     DeadLetterOffice(DeadLetterSender sender, DeadLetterStore store, PipelineMetrics metrics,
-            java.time.Duration deadLetterLogInterval, String dlqTopic) {
+            Duration deadLetterLogInterval, String dlqTopic) {
         this.sender = sender;
         this.store = store;
         this.metrics = metrics;

@@ -1,6 +1,8 @@
 package dev.streamsre.consumer;
 
 import dev.streamsre.config.Channels;
+import dev.streamsre.config.ConsumerSettings;
+import dev.streamsre.config.StreamSreConfig;
 import dev.streamsre.failure.ShutdownSignal;
 import dev.streamsre.observability.PipelineMetrics;
 import dev.streamsre.observability.PipelineMetrics.Result;
@@ -47,7 +49,8 @@ public class EventConsumer {
     private final ConsumerRateLimiter rateLimiter;
     private final long freshnessThresholdMillis;
 
-    EventConsumer(IsolatingWriter writer, DeadLetterOffice deadLetters, ConsumerConfig config, PipelineMetrics metrics) {
+    EventConsumer(IsolatingWriter writer, DeadLetterOffice deadLetters, StreamSreConfig settings, PipelineMetrics metrics) {
+        ConsumerSettings config = settings.consumer();
         this.triage = BatchTriage.of(config);
         this.writer = writer;
         this.deadLetters = deadLetters;

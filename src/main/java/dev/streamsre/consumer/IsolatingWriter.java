@@ -1,5 +1,6 @@
 package dev.streamsre.consumer;
 
+import dev.streamsre.config.StreamSreConfig;
 import dev.streamsre.failure.DatabaseRefusingWritesException;
 import dev.streamsre.failure.FailureClassifier;
 import dev.streamsre.failure.RedactedDatabaseException;
@@ -52,8 +53,8 @@ public class IsolatingWriter {
     private final int maxAttempts;
 
     @Inject
-    IsolatingWriter(ReviewSink sink, WriteRefusal refusal, PipelineMetrics metrics, ConsumerConfig config) {
-        this(sink, refusal, metrics, config.maxAttempts());
+    IsolatingWriter(ReviewSink sink, WriteRefusal refusal, PipelineMetrics metrics, StreamSreConfig settings) {
+        this(sink, refusal, metrics, settings.consumer().maxAttempts());
     }
 
     IsolatingWriter(ReviewSink sink, WriteRefusal refusal, PipelineMetrics metrics, int maxAttempts) {

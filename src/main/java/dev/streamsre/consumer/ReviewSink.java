@@ -34,6 +34,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.function.Supplier;
 import org.eclipse.microprofile.faulttolerance.CircuitBreaker;
 import org.eclipse.microprofile.faulttolerance.Retry;
 
@@ -95,25 +96,29 @@ public class ReviewSink {
     private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(5);
 
     /**
-     * Looked up on first use, not injected: the messaging extension creates the consumer (and so
-     * this bean) in every mode, and in producer mode the datasource is deactivated.
+     * Looked up on first use, not injected: producer mode deactivates the datasource, and Quarkus
+     * fails the start of any mode whose beans inject an inactive datasource directly, even a bean
+     * that mode never creates.
      */
-    private final Instance<Pool> pools;
+    private final Supplier<Pool> pools;
     private volatile Pool pool;
     private final Timer insertBatchTimer;
     private final Timer resolveConflictsTimer;
 
     @Inject
     ReviewSink(Instance<Pool> pools, PipelineMetrics metrics) {
-        this.pools = pools;
-        this.insertBatchTimer = metrics.query("insert_batch");
-        this.resolveConflictsTimer = metrics.query("resolve_conflicts");
+        this(pools::get, metrics);
     }
 
     /** With a pool of its own: a component test's, without CDI (and so without retries or breaker). */
     ReviewSink(Pool pool, PipelineMetrics metrics) {
-        this((Instance<Pool>) null, metrics);
-        this.pool = pool;
+        this(() -> pool, metrics);
+    }
+
+    private ReviewSink(Supplier<Pool> pools, PipelineMetrics metrics) {
+        this.pools = pools;
+        this.insertBatchTimer = metrics.query("insert_batch");
+        this.resolveConflictsTimer = metrics.query("resolve_conflicts");
     }
 
     private Pool pool() {

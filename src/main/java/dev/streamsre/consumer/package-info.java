@@ -17,7 +17,7 @@
  *       {@link dev.streamsre.consumer.DeadLetterSender} and acknowledges the batch once each is safe.</li>
  * </ol>
  * Around them: {@link dev.streamsre.consumer.ConsumerLifecycle} (the mode's start and stop, the one
- * place the consumer checks the mode), {@link dev.streamsre.consumer.ConsumerConfig} (settings),
+ * place the consumer checks the mode), {@link dev.streamsre.config.ConsumerSettings} (settings),
  * {@link dev.streamsre.consumer.ConsumerWarmUp} (the statements rehearsed before the first batch),
  * {@link dev.streamsre.consumer.IntakeStop} (graceful stop), {@link dev.streamsre.consumer.ConsumerRateLimiter}.
  * The DLQ topic's own reader, which records dead letters into {@code dlq_events}, is in

@@ -71,7 +71,7 @@ public class DeadLetterStore {
             UPDATE dlq_events SET resolved_at = coalesce(resolved_at, now()), parked = false
              WHERE id = $1 AND record_key IS NOT DISTINCT FROM $2::bytea AND payload IS NOT DISTINCT FROM $3::bytea""";
 
-    /** Looked up lazily: the bean exists in every mode, the datasource is inactive in producer mode. */
+    /** Looked up on first use: in producer mode the datasource is deactivated (see ReviewSink). */
     private final Instance<Pool> pools;
     private final Timer recordTimer;
     private final Timer resolveTimer;

@@ -30,6 +30,7 @@ public class DependencyMonitor {
     static final Duration CHECK_TIMEOUT = Duration.ofSeconds(2);
 
     private final Admin admin;
+    /** Looked up on first use: in producer mode the datasource is deactivated (see ReviewSink). */
     private final Instance<Pool> pools;
     private final CircuitBreakerMaintenance circuits;
     private final AtomicInteger kafkaUp = new AtomicInteger(1);

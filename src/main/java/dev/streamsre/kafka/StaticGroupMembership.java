@@ -1,5 +1,6 @@
 package dev.streamsre.kafka;
 
+import dev.streamsre.config.StreamSreConfig;
 import io.smallrye.reactive.messaging.ClientCustomizer;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -26,8 +27,8 @@ public class StaticGroupMembership implements ClientCustomizer<Map<String, Objec
     private final Optional<String> processIdentity;
 
     @Inject
-    StaticGroupMembership(dev.streamsre.consumer.ConsumerConfig consumer) {
-        this(consumer.groupInstanceId());
+    StaticGroupMembership(StreamSreConfig settings) {
+        this(settings.consumer().groupInstanceId());
     }
 
     StaticGroupMembership(Optional<String> processIdentity) {

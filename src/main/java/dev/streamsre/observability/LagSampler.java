@@ -81,13 +81,12 @@ public class LagSampler {
     private boolean closed;
 
     LagSampler(StreamSreConfig settings, Admin admin, MeterRegistry registry, KafkaClients clients,
-            @ConfigProperty(name = "streamsre.consumer.group-id") String group,
             @ConfigProperty(name = "mp.messaging.incoming.dlq-in.group.id") String recorderGroup) {
         this.admin = admin;
         this.registry = registry;
         this.clients = clients;
         this.topic = settings.topic();
-        this.group = group;
+        this.group = settings.consumer().groupId();
         this.dlqTopic = settings.dlqTopic();
         this.recorderGroup = recorderGroup;
     }

@@ -1,5 +1,6 @@
 package dev.streamsre.producer;
 
+import dev.streamsre.config.ProducerSettings;
 import dev.streamsre.event.Event;
 import dev.streamsre.event.EventCodec;
 import dev.streamsre.event.ReviewData;
@@ -40,7 +41,7 @@ public final class EventGenerator {
     private long eventsGenerated;
     private long poisonGenerated;
 
-    public EventGenerator(ProducerModeConfig config, EventCodec codec, long seed, Clock clock) {
+    public EventGenerator(ProducerSettings config, EventCodec codec, long seed, Clock clock) {
         this(codec, seed, clock, config.hotKeys(), config.coldKeyCount(), config.hotKeyPct(),
                 config.poisonPct(), config.duplicatePct(), config.textLength());
     }

@@ -1,5 +1,6 @@
 package dev.streamsre.producer;
 
+import dev.streamsre.config.ProducerSettings;
 import dev.streamsre.config.StreamSreConfig;
 import dev.streamsre.event.EventCodec;
 import dev.streamsre.kafka.KafkaClients;
@@ -50,7 +51,7 @@ public class LoadProducer {
     static final int EXIT_BROKER_UNREACHABLE = 2;
     static final int EXIT_SEND_ERRORS = 3;
 
-    private final ProducerModeConfig config;
+    private final ProducerSettings config;
     private final KafkaClients clients;
     private final String topic;
     private final EventCodec codec = new EventCodec();
@@ -60,11 +61,9 @@ public class LoadProducer {
     /** Counted down once {@link #run} has flushed, printed its summary and is about to return. */
     private final CountDownLatch finished = new CountDownLatch(1);
 
-    LoadProducer(ProducerModeConfig config,
-            KafkaClients clients,
-            StreamSreConfig settings, MeterRegistry registry) {
+    LoadProducer(StreamSreConfig settings, KafkaClients clients, MeterRegistry registry) {
         this.registry = registry;
-        this.config = config;
+        this.config = settings.producer();
         this.clients = clients;
         this.topic = settings.topic();
     }

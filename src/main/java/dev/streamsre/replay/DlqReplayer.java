@@ -1,6 +1,7 @@
 package dev.streamsre.replay;
 
 import dev.streamsre.config.InvalidConfigurationException;
+import dev.streamsre.config.ReplaySettings;
 import dev.streamsre.config.StreamSreConfig;
 import dev.streamsre.deadletter.DeadLetterHeaders;
 import dev.streamsre.kafka.KafkaClients;
@@ -9,6 +10,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Instance;
+import jakarta.inject.Inject;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -25,6 +27,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 import javax.sql.DataSource;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
@@ -83,18 +86,27 @@ public class DlqReplayer {
     static final String MARK_PARKED = "UPDATE dlq_events SET parked = true, replay_claimed_until = NULL WHERE id = ?";
     static final String RELEASE_CLAIM = "UPDATE dlq_events SET replay_claimed_until = NULL WHERE id = ?";
 
-    private final ReplayConfig config;
-    private final Instance<DataSource> dataSource;
+    private final ReplaySettings config;
+    private final Supplier<DataSource> dataSource;
     private final KafkaClients clients;
     private final String topic;
 
-    DlqReplayer(ReplayConfig config, Instance<DataSource> dataSource,
-            KafkaClients clients,
-            StreamSreConfig settings) {
+    /**
+     * The datasource is looked up when the run starts: producer mode deactivates it, and Quarkus
+     * fails the start of any mode whose beans inject an inactive datasource directly, even a bean
+     * that mode never creates.
+     */
+    @Inject
+    DlqReplayer(StreamSreConfig settings, Instance<DataSource> dataSource, KafkaClients clients) {
+        this(settings.replay(), dataSource::get, clients, settings.topic());
+    }
+
+    /** A replayer of the given selection onto {@code topic}, outside CDI (DlqReplayerIT). */
+    DlqReplayer(ReplaySettings config, Supplier<DataSource> dataSource, KafkaClients clients, String topic) {
         this.config = config;
         this.dataSource = dataSource;
         this.clients = clients;
-        this.topic = settings.topic();
+        this.topic = topic;
     }
 
     /** One selected dead letter. */
@@ -264,7 +276,7 @@ public class DlqReplayer {
     }
 
     private void validate() {
-        // Single-setting ranges are ReplayConfig's constraints; only this check spans two settings.
+        // Single-setting ranges are ReplaySettings' constraints; only this check spans two settings.
         if (config.since().isPresent() && config.until().isPresent()
                 && !config.since().get().isBefore(config.until().get())) {
             throw new InvalidConfigurationException("streamsre.replay.since must be before streamsre.replay.until");

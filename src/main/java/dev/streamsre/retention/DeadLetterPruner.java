@@ -1,7 +1,7 @@
 package dev.streamsre.retention;
 
 import dev.streamsre.config.OutsideConsumerMode;
-import dev.streamsre.consumer.ConsumerConfig;
+import dev.streamsre.config.StreamSreConfig;
 import dev.streamsre.failure.ShutdownSignal;
 import dev.streamsre.observability.PipelineMetrics;
 import io.micrometer.core.instrument.Counter;
@@ -28,13 +28,14 @@ public class DeadLetterPruner {
                 WHERE coalesce(last_failed_at, first_failed_at) < now() - make_interval(secs => $1) LIMIT $2)""";
 
     private final Duration retention;
+    /** Looked up on first use: in producer mode the datasource is deactivated (see ReviewSink). */
     private final Instance<Pool> pools;
     private final Timer deleteTimer;
     private final Counter pruned;
 
-    DeadLetterPruner(ConsumerConfig config, Instance<Pool> pools,
+    DeadLetterPruner(StreamSreConfig settings, Instance<Pool> pools,
             PipelineMetrics metrics, io.micrometer.core.instrument.MeterRegistry registry) {
-        this.retention = config.dlqRetention();
+        this.retention = settings.consumer().dlqRetention();
         this.pools = pools;
         this.deleteTimer = metrics.query("prune_dlq");
         this.pruned = Counter.builder("dlq_pruned").description("dlq_events rows deleted past streamsre.consumer.dlq-retention")

@@ -2,7 +2,6 @@ package dev.streamsre.retention;
 
 import dev.streamsre.config.OutsideConsumerMode;
 import dev.streamsre.config.StreamSreConfig;
-import dev.streamsre.consumer.ConsumerConfig;
 import dev.streamsre.failure.ShutdownSignal;
 import dev.streamsre.observability.PipelineMetrics;
 import io.micrometer.core.instrument.Timer;
@@ -52,9 +51,9 @@ public class LedgerPruner {
     private final Timer deleteTimer;
     private final PipelineMetrics metrics;
 
-    LedgerPruner(StreamSreConfig settings, ConsumerConfig config, Admin admin, Instance<Pool> pools,
+    LedgerPruner(StreamSreConfig settings, Admin admin, Instance<Pool> pools,
             PipelineMetrics metrics) {
-        this.horizon = config.dedupeHorizon();
+        this.horizon = settings.consumer().dedupeHorizon();
         this.topic = settings.topic();
         this.admin = admin;
         this.pools = pools;

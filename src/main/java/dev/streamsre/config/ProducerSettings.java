@@ -1,6 +1,5 @@
-package dev.streamsre.producer;
+package dev.streamsre.config;
 
-import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import jakarta.validation.constraints.DecimalMax;
 import jakarta.validation.constraints.DecimalMin;
@@ -12,12 +11,12 @@ import java.util.Optional;
 import org.hibernate.validator.constraints.time.DurationMin;
 
 /**
- * Settings of producer mode, the synthetic load generator. The spec's variables
+ * {@code streamsre.producer}, the group of {@link StreamSreConfig} for producer mode, the synthetic
+ * load generator. The spec's variables
  * ({@code RATE_PER_SEC}, {@code HOT_KEY_PCT}, {@code DURATION}) map onto these properties; the ranges
  * are Bean Validation constraints that Quarkus checks at start.
  */
-@ConfigMapping(prefix = "streamsre.producer")
-public interface ProducerModeConfig {
+public interface ProducerSettings {
 
     /** The message of every percentage's range check. */
     String PERCENTAGE = "must be a percentage between 0 and 100, got ${validatedValue}";

@@ -1,6 +1,5 @@
-package dev.streamsre.replay;
+package dev.streamsre.config;
 
-import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import jakarta.validation.constraints.Min;
 import java.time.Instant;
@@ -8,12 +7,12 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * What replay mode takes from {@code dlq_events} and how. Every filter is optional; the filters
+ * {@code streamsre.replay}, the group of {@link StreamSreConfig} for replay mode: what a run takes
+ * from {@code dlq_events} and how. Every filter is optional; the filters
  * combine with AND. Environment form: {@code STREAMSRE_REPLAY_REASONS=invalid_json,review_id_conflict},
  * {@code STREAMSRE_REPLAY_SINCE=2026-11-25T10:00:00Z}, {@code STREAMSRE_REPLAY_DRY_RUN=true}, ...
  */
-@ConfigMapping(prefix = "streamsre.replay")
-public interface ReplayConfig {
+public interface ReplaySettings {
 
     /** Only entries with one of these reason codes. */
     Optional<List<String>> reasons();

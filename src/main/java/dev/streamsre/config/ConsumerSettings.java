@@ -1,7 +1,6 @@
-package dev.streamsre.consumer;
+package dev.streamsre.config;
 
 import dev.streamsre.event.EventLimits;
-import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
@@ -11,12 +10,12 @@ import java.util.Optional;
 import org.hibernate.validator.constraints.time.DurationMin;
 
 /**
- * Settings of consumer mode that are ours rather than the Kafka connector's. Each range is a
+ * {@code streamsre.consumer}, the group of {@link StreamSreConfig} for consumer mode: the settings
+ * that are ours rather than the Kafka connector's. Each range is a
  * Bean Validation constraint, checked by Quarkus at start: a bad value fails the start with
  * the property's name and the constraint's message, before any Kafka consumer connects.
  */
-@ConfigMapping(prefix = "streamsre.consumer")
-public interface ConsumerConfig {
+public interface ConsumerSettings {
 
     /** Why an indexed length is capped: a PostgreSQL B-tree index row holds at most 2,704 bytes. */
     String INDEXED_RANGE = "must be between 1 and " + EventLimits.MAX_INDEXED_LENGTH
