@@ -3,7 +3,6 @@ package dev.streamsre.it;
 import dev.streamsre.event.DecodeResult;
 import dev.streamsre.event.EventCodec;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -16,12 +15,14 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import javax.sql.DataSource;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.awaitility.Awaitility;
 import org.awaitility.core.ConditionTimeoutException;
+import org.postgresql.ds.PGSimpleDataSource;
 
 /**
  * Reads the pipeline's real state for assertions: rows in PostgreSQL, committed offsets and end
@@ -42,12 +43,29 @@ public final class PipelineState {
         return connect(TestInfrastructure.databaseUrl());
     }
 
-    private static Connection connect(String url) throws SQLException {
-        // postgres://user:pass@host:port/db
+    /** The app's DML-only role as a DataSource, for a component the test builds without CDI. */
+    public static DataSource appDataSource() {
+        return dataSource(TestInfrastructure.databaseUrl());
+    }
+
+    /** The schema owner as a DataSource, for Flyway. */
+    public static DataSource ownerDataSource() {
+        return dataSource(TestInfrastructure.ownerDatabaseUrl());
+    }
+
+    /** The one reading of the infrastructure's {@code postgres://user:pass@host:port/db} URLs. */
+    private static DataSource dataSource(String url) {
         String rest = url.substring("postgres://".length());
         String[] credentials = rest.substring(0, rest.indexOf('@')).split(":");
-        return DriverManager.getConnection("jdbc:postgresql://" + rest.substring(rest.indexOf('@') + 1),
-                credentials[0], credentials[1]);
+        PGSimpleDataSource dataSource = new PGSimpleDataSource();
+        dataSource.setUrl("jdbc:postgresql://" + rest.substring(rest.indexOf('@') + 1));
+        dataSource.setUser(credentials[0]);
+        dataSource.setPassword(credentials[1]);
+        return dataSource;
+    }
+
+    private static Connection connect(String url) throws SQLException {
+        return dataSource(url).getConnection();
     }
 
     /** Whether this JVM has brought the schema to the migrations yet: once is enough, no test changes them. */
@@ -59,12 +77,9 @@ public final class PipelineState {
      * makes has its tables.
      */
     public static synchronized void resetDatabase() {
-        String url = TestInfrastructure.ownerDatabaseUrl();
-        String rest = url.substring("postgres://".length());
-        String[] credentials = rest.substring(0, rest.indexOf('@')).split(":");
         if (!migrated) {
             org.flywaydb.core.Flyway.configure()
-                    .dataSource("jdbc:postgresql://" + rest.substring(rest.indexOf('@') + 1), credentials[0], credentials[1])
+                    .dataSource(ownerDataSource())
                     .locations("classpath:db/migration").placeholders(Map.of("app_role", "streamsre")).load().migrate();
             migrated = true;
         }

@@ -90,11 +90,8 @@ class SchemaUpgradeIT {
     }
 
     private static Flyway flyway(MigrationVersion target) {
-        String url = TestInfrastructure.ownerDatabaseUrl();
-        String rest = url.substring("postgres://".length());
-        String[] credentials = rest.substring(0, rest.indexOf('@')).split(":");
         return Flyway.configure()
-                .dataSource("jdbc:postgresql://" + rest.substring(rest.indexOf('@') + 1), credentials[0], credentials[1])
+                .dataSource(PipelineState.ownerDataSource())
                 .schemas(SCHEMA).defaultSchema(SCHEMA).target(target)
                 .locations("classpath:db/migration").placeholders(Map.of("app_role", "streamsre")).load();
     }

@@ -17,11 +17,11 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import javax.sql.DataSource;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.postgresql.ds.PGSimpleDataSource;
 
 /**
  * Replay's selection and bookkeeping, inside the test JVM against the real PostgreSQL and broker
@@ -176,13 +176,7 @@ class DlqReplayerIT {
     }
 
     private DlqReplayer replayer(Selection selection) {
-        PGSimpleDataSource dataSource = new PGSimpleDataSource();
-        String url = TestInfrastructure.databaseUrl();
-        String rest = url.substring("postgres://".length());
-        String[] credentials = rest.substring(0, rest.indexOf('@')).split(":");
-        dataSource.setUrl("jdbc:postgresql://" + rest.substring(rest.indexOf('@') + 1));
-        dataSource.setUser(credentials[0]);
-        dataSource.setPassword(credentials[1]);
+        DataSource dataSource = PipelineState.appDataSource();
         KafkaClients clients = new KafkaClients(
                 Map.of(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, TestInfrastructure.bootstrapServers()));
         return new DlqReplayer(selection, () -> dataSource, clients, topic);
