@@ -21,8 +21,7 @@ public interface ConsumerSettings {
     String INDEXED_RANGE = "must be between 1 and " + EventLimits.MAX_INDEXED_LENGTH
             + " (the column is indexed, and a PostgreSQL B-tree index row holds at most 2,704 bytes), got ${validatedValue}";
 
-    /** Consumer group id. Env: {@code KAFKA_GROUP_ID}. */
-    @WithDefault("streamsre-consumer")
+    /** Consumer group id. Env: {@code KAFKA_GROUP_ID}; default in application.properties. */
     String groupId();
 
     /**
@@ -39,10 +38,9 @@ public interface ConsumerSettings {
     /**
      * Records written at once across all consumer threads: each of the connector's
      * {@code concurrency} consumers takes batches of {@code max-inflight / concurrency} records
-     * ({@code max.poll.records}). Env: {@code MAX_INFLIGHT}.
+     * ({@code max.poll.records}). Env: {@code MAX_INFLIGHT}; default in application.properties.
      */
     @Min(value = 1, message = "must be at least 1, got ${validatedValue}")
-    @WithDefault("2000")
     int maxInflight();
 
     /** Record values larger than this go to the DLQ as {@code oversize}. */
@@ -101,10 +99,10 @@ public interface ConsumerSettings {
 
     /**
      * Caps throughput at this many events per second, e.g. to spare a shared database while
-     * draining a backlog. 0 (the default) means no cap. Env: {@code CONSUMER_RATE_LIMIT}.
+     * draining a backlog. 0 (the default) means no cap. Env: {@code CONSUMER_RATE_LIMIT}; default in
+     * application.properties.
      */
     @Min(value = 0, message = "must be 0 (no limit) or a positive number of events per second, got ${validatedValue}")
-    @WithDefault("0")
     int rateLimit();
 
     /**

@@ -56,7 +56,8 @@ public final class DerivedConsumerSettings implements ConfigSourceInterceptor {
         ConfigValue concurrency = context.proceed(CHANNEL + "concurrency");
         int consumers = concurrency == null || concurrency.getValue() == null ? 1 : parse(concurrency.getValue(), 1);
         int batch = Math.max(1, parse(inflight.getValue(), 1) / Math.max(1, consumers));
-        return ConfigValue.builder().withName(name).withValue(Integer.toString(batch))
+        // The raw value too: Quarkus records the runtime values it sees at build time by their raw value.
+        return ConfigValue.builder().withName(name).withValue(Integer.toString(batch)).withRawValue(Integer.toString(batch))
                 .withConfigSourceName("derived: " + MAX_INFLIGHT + " / concurrency").build();
     }
 
@@ -74,6 +75,7 @@ public final class DerivedConsumerSettings implements ConfigSourceInterceptor {
             return null;
         }
         return ConfigValue.builder().withName(name).withValue(Long.toString(timeout.toMillis()))
+                .withRawValue(Long.toString(timeout.toMillis()))
                 .withConfigSourceName("derived: " + STATEMENT_TIMEOUT + " in milliseconds").build();
     }
 

@@ -21,9 +21,8 @@ public interface ProducerSettings {
     /** The message of every percentage's range check. */
     String PERCENTAGE = "must be a percentage between 0 and 100, got ${validatedValue}";
 
-    /** Events per second; 0 sends as fast as the broker takes them. Env: {@code RATE_PER_SEC}. */
+    /** Events per second; 0 sends as fast as the broker takes them. Env: {@code RATE_PER_SEC}; default in application.properties. */
     @Min(value = 0, message = "must be 0 (as fast as the broker takes them) or a positive rate, got ${validatedValue}")
-    @WithDefault("1000")
     int ratePerSec();
 
     /** How long to produce; 0 means until stopped (or until {@link #maxEvents()}). Env: {@code DURATION}. */
@@ -50,14 +49,12 @@ public interface ProducerSettings {
     @WithDefault("10000")
     int coldKeyCount();
 
-    /** Percentage (0-100) of records that are poison (not JSON, rating out of range, missing field). Env: {@code POISON_PCT}. */
+    /** Percentage (0-100) of records that are poison (not JSON, rating out of range, missing field). Env: {@code POISON_PCT}; default in application.properties. */
     @DecimalMin(value = "0", message = PERCENTAGE) @DecimalMax(value = "100", message = PERCENTAGE)
-    @WithDefault("0")
     double poisonPct();
 
-    /** Percentage (0-100) of records that re-send a recent event with the same event_id. Env: {@code DUPLICATE_PCT}. */
+    /** Percentage (0-100) of records that re-send a recent event with the same event_id. Env: {@code DUPLICATE_PCT}; default in application.properties. */
     @DecimalMin(value = "0", message = PERCENTAGE) @DecimalMax(value = "100", message = PERCENTAGE)
-    @WithDefault("0")
     double duplicatePct();
 
     /** Length of the review text, which sets the record size (about 230 bytes at 100). */

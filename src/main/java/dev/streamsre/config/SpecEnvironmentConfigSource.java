@@ -16,12 +16,16 @@ import java.util.regex.Pattern;
 import org.eclipse.microprofile.config.spi.ConfigSource;
 
 /**
- * Makes the spec's environment variables ({@code KAFKA_BROKERS}, {@code DATABASE_URL},
- * {@code DURATION=30s}, ...) work as written. They do not follow Quarkus' naming scheme, and some
- * feed several properties ({@code DATABASE_URL} gives the JDBC URL, the reactive URL, the user and the
- * password), so a plain {@code ${VAR}} expression in application.properties cannot express them.
+ * Makes the five spec environment variables that are more than a rename of one of our settings work
+ * as written; the others ({@code KAFKA_TOPIC}, {@code RATE_PER_SEC}, ...) are plain property
+ * expressions in application.properties. A {@code ${VAR}} expression cannot do what these need:
+ * {@code DATABASE_URL} feeds four properties (the JDBC URL, the reactive URL, the user and the
+ * password) and must keep the password out of every URL; {@code DURATION=30s} is Go's syntax and
+ * {@code HOT_KEY_PCT=0.8} a fraction, where our settings take a Java duration and a percentage;
+ * {@code KAFKA_BROKERS} and {@code CONSUMER_CONCURRENCY} set the Kafka client's and the connector's
+ * properties, which no {@code @ConfigMapping} of ours checks.
  *
- * <p>Each variable is checked here, so a bad value stops the start with a message that names the
+ * <p>Each of them is checked here, so a bad value stops the start with a message that names the
  * variable, not a derived property. The ordinal sits above application.properties (250) and below
  * real Quarkus-named environment variables (300), so {@code QUARKUS_DATASOURCE_JDBC_URL} still wins.
  */
@@ -61,16 +65,8 @@ public final class SpecEnvironmentConfigSource implements ConfigSource {
     private static Translation translate(Map<String, String> environment) {
         Translation translation = new Translation(environment);
         translation.string("KAFKA_BROKERS", "kafka.bootstrap.servers", SpecEnvironmentConfigSource::brokers);
-        translation.string("KAFKA_TOPIC", "streamsre.topic", SpecEnvironmentConfigSource::topicName);
-        translation.string("KAFKA_DLQ_TOPIC", "streamsre.dlq-topic", SpecEnvironmentConfigSource::topicName);
-        translation.string("KAFKA_GROUP_ID", "streamsre.consumer.group-id", SpecEnvironmentConfigSource::nonBlank);
-        translation.string("MAX_INFLIGHT", "streamsre.consumer.max-inflight", v -> positiveInt(v, 1));
         translation.string("CONSUMER_CONCURRENCY", CHANNEL + "concurrency", v -> positiveInt(v, 1));
-        translation.string("CONSUMER_RATE_LIMIT", "streamsre.consumer.rate-limit", v -> positiveInt(v, 0));
-        translation.string("RATE_PER_SEC", "streamsre.producer.rate-per-sec", v -> positiveInt(v, 0));
         translation.string("HOT_KEY_PCT", "streamsre.producer.hot-key-pct", SpecEnvironmentConfigSource::fraction);
-        translation.string("POISON_PCT", "streamsre.producer.poison-pct", SpecEnvironmentConfigSource::percent);
-        translation.string("DUPLICATE_PCT", "streamsre.producer.duplicate-pct", SpecEnvironmentConfigSource::percent);
         translation.string("DURATION", "streamsre.producer.duration", SpecEnvironmentConfigSource::goDuration);
         translation.databaseUrl("DATABASE_URL");
         return translation;
@@ -168,20 +164,6 @@ public final class SpecEnvironmentConfigSource implements ConfigSource {
         return raw.replace(" ", "");
     }
 
-    static String topicName(String raw) {
-        if (!raw.matches("[A-Za-z0-9._\\-]{1,249}")) {
-            throw new IllegalArgumentException("a Kafka topic name is 1-249 characters of [A-Za-z0-9._-]");
-        }
-        return raw;
-    }
-
-    static String nonBlank(String raw) {
-        if (raw.isEmpty()) {
-            throw new IllegalArgumentException("must not be blank");
-        }
-        return raw;
-    }
-
     static String positiveInt(String raw, int min) {
         try {
             int value = Integer.parseInt(raw);
@@ -217,18 +199,6 @@ public final class SpecEnvironmentConfigSource implements ConfigSource {
             return Double.toString(value.movePointRight(2).doubleValue());
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(usage);
-        }
-    }
-
-    static String percent(String raw) {
-        try {
-            double value = Double.parseDouble(raw);
-            if (!(value >= 0 && value <= 100)) {
-                throw new IllegalArgumentException("must be a percentage between 0 and 100");
-            }
-            return Double.toString(value);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("must be a percentage between 0 and 100");
         }
     }
 

@@ -9,10 +9,10 @@ import jakarta.validation.constraints.Pattern;
  * the two topics), then one group per mode ({@code streamsre.consumer}, {@code streamsre.producer},
  * {@code streamsre.replay}). Each setting is defined once in this tree (this file and its three
  * groups), with its default, its range and why it exists; Quarkus checks every range at start, whatever the mode, so a bad value fails the
- * start naming the property. The topics' defaults are in application.properties, because the
- * connector's channel settings refer to them by property expression ({@code ${streamsre.topic}}).
- * The spec's environment variables ({@code KAFKA_TOPIC}, {@code MAX_INFLIGHT}, ...) reach these
- * properties through SpecEnvironmentConfigSource.
+ * start naming the property. The spec's environment variables that only rename a setting
+ * ({@code KAFKA_TOPIC}, {@code MAX_INFLIGHT}, ...) are property expressions in application.properties,
+ * which therefore hold those eight settings' defaults ({@code ${MAX_INFLIGHT:2000}}); the five that
+ * need more than a rename go through SpecEnvironmentConfigSource.
  */
 @ConfigMapping(prefix = "streamsre")
 public interface StreamSreConfig {
@@ -24,11 +24,11 @@ public interface StreamSreConfig {
     /** The job this process runs; each Quarkus profile sets it ({@code QUARKUS_PROFILE=producer}). */
     Mode mode();
 
-    /** The main topic: the producer writes it, the consumer reads it, replay writes to it. Env: {@code KAFKA_TOPIC}. */
+    /** The main topic: the producer writes it, the consumer reads it, replay writes to it. Env: {@code KAFKA_TOPIC}; default in application.properties. */
     @Pattern(regexp = TOPIC_NAME, message = TOPIC_MESSAGE)
     String topic();
 
-    /** The dead-letter topic: the consumer writes and records it, replay reads its entries. Env: {@code KAFKA_DLQ_TOPIC}. */
+    /** The dead-letter topic: the consumer writes and records it, replay reads its entries. Env: {@code KAFKA_DLQ_TOPIC}; default in application.properties. */
     @Pattern(regexp = TOPIC_NAME, message = TOPIC_MESSAGE)
     String dlqTopic();
 

@@ -34,19 +34,13 @@ class SpecEnvironmentConfigSourceTest {
     void specVariablesMapToProperties() {
         var source = new SpecEnvironmentConfigSource(Map.of(
                 "KAFKA_BROKERS", "k1:9092, k2:9092",
-                "KAFKA_TOPIC", "events.main",
-                "KAFKA_GROUP_ID", "streamsre-consumer",
-                "MAX_INFLIGHT", "64",
-                "RATE_PER_SEC", "0",
+                "CONSUMER_CONCURRENCY", "3",
                 "HOT_KEY_PCT", "0.8",
                 "DURATION", "1h30m"));
 
         assertThat(source.getProperties()).containsAllEntriesOf(Map.of(
                 "kafka.bootstrap.servers", "k1:9092,k2:9092",
-                "streamsre.topic", "events.main",
-                "streamsre.consumer.group-id", "streamsre-consumer",
-                "streamsre.consumer.max-inflight", "64",
-                "streamsre.producer.rate-per-sec", "0",
+                "mp.messaging.incoming.events-in.concurrency", "3",
                 "streamsre.producer.hot-key-pct", "80.0"));
         assertThat(Duration.parse(source.getValue("streamsre.producer.duration"))).isEqualTo(Duration.ofMinutes(90));
     }
@@ -73,14 +67,12 @@ class SpecEnvironmentConfigSourceTest {
 
     @ParameterizedTest(name = "{0}={1}")
     @CsvSource(delimiter = '|', value = {
-        "RATE_PER_SEC  | fast",
-        "RATE_PER_SEC  | -1",
+        "CONSUMER_CONCURRENCY | 0",
+        "CONSUMER_CONCURRENCY | two",
         "HOT_KEY_PCT   | 120",
         "DURATION      | 30",
         "DURATION      | 5 minutes",
-        "MAX_INFLIGHT  | 0",
         "KAFKA_BROKERS | localhost",
-        "KAFKA_TOPIC   | events main",
         "DATABASE_URL  | mysql://u:p@h/db",
         "DATABASE_URL  | postgres://u:p@h:5432",
     })
@@ -92,8 +84,8 @@ class SpecEnvironmentConfigSourceTest {
 
     @Test
     void everyBadVariableIsReportedAtOnce() {
-        assertThatThrownBy(() -> new SpecEnvironmentConfigSource(Map.of("RATE_PER_SEC", "x", "HOT_KEY_PCT", "y")))
-                .hasMessageContaining("RATE_PER_SEC")
+        assertThatThrownBy(() -> new SpecEnvironmentConfigSource(Map.of("DURATION", "x", "HOT_KEY_PCT", "y")))
+                .hasMessageContaining("DURATION")
                 .hasMessageContaining("HOT_KEY_PCT");
     }
 

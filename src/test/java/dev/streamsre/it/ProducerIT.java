@@ -117,14 +117,20 @@ class ProducerIT {
 
     @Test
     void badConfigurationFailsAtStartNamingTheVariable() {
-        AppProcess producer = AppProcess.start("producer", Map.of("RATE_PER_SEC", "fast", "HOT_KEY_PCT", "150"));
+        // The variables that are more than a rename are checked as they are translated, all at once.
+        AppProcess producer = AppProcess.start("producer", Map.of("DURATION", "soon", "HOT_KEY_PCT", "150"));
 
         assertThat(producer.awaitExit(Duration.ofSeconds(60))).as(producer.output()).isEqualTo(1);
-        assertThat(producer.output()).contains("RATE_PER_SEC='fast'").contains("HOT_KEY_PCT='150'")
+        assertThat(producer.output()).contains("DURATION='soon'").contains("HOT_KEY_PCT='150'")
                 .doesNotContain("producer starting");
 
-        // A range that only the property form can break is the mapping's Bean Validation check.
-        AppProcess outOfRange = AppProcess.start("producer", Map.of("STREAMSRE_PRODUCER_POISON_PCT", "120",
+        // A renaming variable and the property form meet the same check: the mapping's type and range.
+        AppProcess notANumber = AppProcess.start("producer", Map.of("RATE_PER_SEC", "fast"));
+        assertThat(notANumber.awaitExit(Duration.ofSeconds(60))).as(notANumber.output()).isEqualTo(1);
+        assertThat(notANumber.output()).contains("streamsre.producer.rate-per-sec").contains("fast")
+                .doesNotContain("producer starting");
+
+        AppProcess outOfRange = AppProcess.start("producer", Map.of("POISON_PCT", "120",
                 "STREAMSRE_PRODUCER_COLD_KEY_COUNT", "0"));
         assertThat(outOfRange.awaitExit(Duration.ofSeconds(60))).as(outOfRange.output()).isEqualTo(1);
         assertThat(outOfRange.output())

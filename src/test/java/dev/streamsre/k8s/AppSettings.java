@@ -58,6 +58,9 @@ final class AppSettings {
     /** Set by the JVM and Quarkus themselves, not read through a config property of ours. */
     static final Set<String> RUNTIME_VARIABLES = Set.of("JAVA_TOOL_OPTIONS", "QUARKUS_PROFILE");
 
+    /** A property expression that reads an environment variable by its own name: {@code ${RATE_PER_SEC:1000}}. */
+    private static final Pattern SPEC_EXPRESSION = Pattern.compile("\\$\\{([A-Z][A-Z0-9_]*)[:}]");
+
     /** Where an environment variable's name comes from. */
     enum Source {
         SPEC("spec variable"),
@@ -75,7 +78,8 @@ final class AppSettings {
 
     private final Path repository;
     private final Properties properties = new Properties();
-    private final Set<String> specVariables = SpecEnvironmentConfigSource.variableNames();
+    /** The spec's variables: those SpecEnvironmentConfigSource translates, and those application.properties reads by expression. */
+    private final Set<String> specVariables = new TreeSet<>(SpecEnvironmentConfigSource.variableNames());
     private final Set<String> propertyVariables = new TreeSet<>();
     private final Set<String> mappingVariables = new TreeSet<>();
     private final Set<String> mappingMapPrefixes = new TreeSet<>();
@@ -91,6 +95,10 @@ final class AppSettings {
         }
         for (String key : properties.stringPropertyNames()) {
             propertyVariables.add(envForm(key.startsWith("%") ? key.substring(key.indexOf('.') + 1) : key));
+            Matcher expression = SPEC_EXPRESSION.matcher(properties.getProperty(key));
+            while (expression.find()) {
+                specVariables.add(expression.group(1));
+            }
         }
         for (Class<?> mapping : configMappings()) {
             String prefix = mapping.getAnnotation(ConfigMapping.class).prefix();
