@@ -20,8 +20,9 @@ import org.apache.kafka.common.errors.AuthenticationException;
 
 /**
  * Checks the consumer's dependencies, each within {@link #CHECK_TIMEOUT}: for the readiness probe
- * when it asks, and every 5 s for the {@code dependency_up} and {@code circuit_breaker_state}
- * gauges, so Prometheus sees a dependency go away even when no probe is polling.
+ * when it asks, and every 5 s for the {@code dependency_up} gauges, so Prometheus sees a dependency
+ * go away even when no probe is polling. The circuit breaker's state is SmallRye Fault Tolerance's
+ * own metric ({@code ft_circuitbreaker_state_current}); readiness reads it here.
  */
 @ApplicationScoped
 public class DependencyMonitor {
@@ -48,8 +49,6 @@ public class DependencyMonitor {
                     kafkaUp::get, "dependency", "kafka");
             metrics.gauge("dependency_up", "1 when the dependency answered its last check within 2 s, else 0",
                     postgresUp::get, "dependency", "postgresql");
-            metrics.gauge("circuit_breaker_state", "Circuit breaker state: 0 closed, 1 half-open, 2 open",
-                    () -> circuitStateValue(circuit()), "name", ReviewSink.CIRCUIT);
         }
     }
 
@@ -95,14 +94,6 @@ public class DependencyMonitor {
             // Not created yet: no write has been guarded so far.
             return CircuitBreakerState.CLOSED;
         }
-    }
-
-    static int circuitStateValue(CircuitBreakerState state) {
-        return switch (state) {
-            case CLOSED -> 0;
-            case HALF_OPEN -> 1;
-            case OPEN -> 2;
-        };
     }
 
     @Scheduled(every = "5s", concurrentExecution = Scheduled.ConcurrentExecution.SKIP,

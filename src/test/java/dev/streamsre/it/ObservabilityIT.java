@@ -165,7 +165,7 @@ class ObservabilityIT {
 
         String excerpt = get(consumerPort, "/q/metrics").body().lines()
                 .filter(line -> line.matches("^(events_|processing_duration_seconds_count|db_query_duration_seconds_count"
-                        + "|retries_total|inflight_workers|consumer_lag|dlq_events_total|circuit_breaker_state"
+                        + "|retries_total|inflight_workers|consumer_lag|dlq_events_total|ft_circuitbreaker_state_current"
                         + "|dependency_up|consumer_batch_size_count).*"))
                 .reduce("", (a, b) -> a + b + "\n");
         System.out.println("metrics excerpt of a consumer under load:\n" + excerpt);
