@@ -26,34 +26,34 @@ public final class Drills {
             new Scenario("lag-climbing",
                     "load raised from 150 to 2,000 events/s against a consumer whose capacity is capped at 400 events/s"
                             + " (CONSUMER_RATE_LIMIT)",
-                    "raise capacity: restart the consumer without the cap (runbooks/ConsumerLagHigh.md)",
-                    List.of("ConsumerLagHigh"), false, Drills::lagClimbing),
+                    "raise capacity: restart the consumer without the cap (runbooks/StreamSREConsumerLagHigh.md)",
+                    List.of("StreamSREConsumerLagHigh"), false, Drills::lagClimbing),
             new Scenario("slow-db",
                     "a pg_sleep(2) trigger on every INSERT statement into reviews",
-                    "find the slow statement in pg_stat_activity and remove its cause: DROP TRIGGER (runbooks/ConsumerLagHigh.md,"
-                            + " runbooks/ErrorBudgetFastBurn.md); ErrorBudgetFastBurn must fire too, and resolves only once its"
+                    "find the slow statement in pg_stat_activity and remove its cause: DROP TRIGGER (runbooks/StreamSREConsumerLagHigh.md,"
+                            + " runbooks/StreamSREErrorBudgetFastBurn.md); StreamSREErrorBudgetFastBurn must fire too, and resolves only once its"
                             + " 5 m window has left the late events behind, after the drill",
-                    List.of("ConsumerLagHigh"), false, Drills::slowDatabase),
+                    List.of("StreamSREConsumerLagHigh"), false, Drills::slowDatabase),
             new Scenario("poison",
                     "a producer sending 20 % poison records (not JSON, rating out of range, missing fields)",
-                    "stop the bad producer; clean traffic dilutes the share (runbooks/DeadLetterSpike.md)",
-                    List.of("DeadLetterSpike"), false, Drills::poison),
+                    "stop the bad producer; clean traffic dilutes the share (runbooks/StreamSREDeadLetterSpike.md)",
+                    List.of("StreamSREDeadLetterSpike"), false, Drills::poison),
             new Scenario("consumer-crash",
                     "kill -9 of the only consumer under 1,000 events/s with 1 % poison and 2 % duplicates",
-                    "restart it, as the restart policy does (runbooks/ConsumerDown.md)",
-                    List.of("ConsumerDown"), false, Drills::consumerCrash),
+                    "restart it, as the restart policy does (runbooks/StreamSREConsumerDown.md)",
+                    List.of("StreamSREConsumerDown"), false, Drills::consumerCrash),
             new Scenario("pg-outage",
                     "PostgreSQL stopped (pg_ctlcluster stop -m fast) under 500 events/s",
-                    "start PostgreSQL (runbooks/ConsumerNotReady.md, runbooks/CircuitBreakerOpen.md)",
-                    List.of("ConsumerNotReady", "CircuitBreakerOpen"), true, Drills::postgresOutage),
+                    "start PostgreSQL (runbooks/StreamSREConsumerNotReady.md, runbooks/StreamSRECircuitBreakerOpen.md)",
+                    List.of("StreamSREConsumerNotReady", "StreamSRECircuitBreakerOpen"), true, Drills::postgresOutage),
             new Scenario("broker-restart",
                     "the Kafka broker stopped with a backlog of 20,000 records",
-                    "start the broker (runbooks/ConsumerNotReady.md)",
-                    List.of("ConsumerNotReady"), false, Drills::brokerRestart),
+                    "start the broker (runbooks/StreamSREConsumerNotReady.md)",
+                    List.of("StreamSREConsumerNotReady"), false, Drills::brokerRestart),
             new Scenario("dlq-down",
                     "the DLQ topic deleted, then 5 % poison at 500 events/s",
-                    "recreate the DLQ topic (runbooks/DeadLetterQueueUnavailable.md)",
-                    List.of("DeadLetterQueueUnavailable"), false, Drills::dlqDown));
+                    "recreate the DLQ topic (runbooks/StreamSREDeadLetterQueueUnavailable.md)",
+                    List.of("StreamSREDeadLetterQueueUnavailable"), false, Drills::dlqDown));
 
     public static Scenario named(String name) {
         return ALL.stream().filter(scenario -> scenario.name().equals(name)).findFirst()
@@ -72,14 +72,14 @@ public final class Drills {
         run.stopProducer();
         run.startProducer(2_000, 0, 0);
         run.mark("fault injected: load raised from 150 to 2,000 events/s; the consumer's capacity is 400 events/s");
-        if (run.awaitFiring("ConsumerLagHigh", FIRE)) {
+        if (run.awaitFiring("StreamSREConsumerLagHigh", FIRE)) {
             run.snapshot("during");
             run.consumer().terminate();
             run.consumer().awaitExit(Duration.ofSeconds(30));
             run.startConsumer(Map.of());
             run.mark("mitigation applied: consumer restarted without the cap (capacity raised)");
             run.await("recovered: lag under 2,000 records", Duration.ofSeconds(120), () -> run.lag() < 2_000);
-            run.awaitResolved("ConsumerLagHigh", RESOLVE);
+            run.awaitResolved("StreamSREConsumerLagHigh", RESOLVE);
             run.snapshot("after");
         }
         run.drainAndCheckLedger();
@@ -101,9 +101,9 @@ public final class Drills {
                 + " EXECUTE FUNCTION drill_slow()");
         run.mark("fault injected: pg_sleep(2) per INSERT statement into reviews");
         try {
-            if (run.awaitFiring("ConsumerLagHigh", FIRE)) {
+            if (run.awaitFiring("StreamSREConsumerLagHigh", FIRE)) {
                 // Every event now lands late: the freshness SLO burns its budget, and pages.
-                run.awaitFiring("ErrorBudgetFastBurn", FIRE);
+                run.awaitFiring("StreamSREErrorBudgetFastBurn", FIRE);
                 run.snapshot("during");
                 run.note("the runbook's diagnosis during the fault, as the postgres superuser (only it sees every"
                         + " role's statements):\n\n```\n$ psql -h 127.0.0.1 -U postgres -d " + TestInfrastructure.databaseName()
@@ -115,12 +115,12 @@ public final class Drills {
             run.mark("mitigation applied: trigger dropped");
         }
         run.await("recovered: lag under 2,000 records", Duration.ofSeconds(120), () -> run.lag() < 2_000);
-        run.awaitResolved("ConsumerLagHigh", RESOLVE);
+        run.awaitResolved("StreamSREConsumerLagHigh", RESOLVE);
         run.snapshot("after");
         run.drainAndCheckLedger();
     }
 
-    /** The DeadLetterSpike runbook's first query. */
+    /** The StreamSREDeadLetterSpike runbook's first query. */
     static final String DEAD_LETTERS_BY_REASON = "SELECT reason, count(*), min(first_failed_at), max(first_failed_at)"
             + " FROM dlq_events GROUP BY 1 ORDER BY 2 DESC";
 
@@ -132,12 +132,12 @@ public final class Drills {
         run.stopProducer();
         run.startProducer(1_000, 20, 0);
         run.mark("fault injected: producer switched to 20 % poison at 1,000 events/s");
-        if (run.awaitFiring("DeadLetterSpike", FIRE)) {
+        if (run.awaitFiring("StreamSREDeadLetterSpike", FIRE)) {
             run.snapshot("during");
             run.stopProducer();
             run.startProducer(5_000, 0, 0);
             run.mark("mitigation applied: poisoned producer stopped; clean traffic at 5,000 events/s");
-            run.awaitResolved("DeadLetterSpike", RESOLVE);
+            run.awaitResolved("StreamSREDeadLetterSpike", RESOLVE);
             run.snapshot("after");
         }
         run.drainAndCheckLedger();
@@ -153,13 +153,13 @@ public final class Drills {
         run.snapshot("before");
         run.consumer().kill();
         run.mark("fault injected: kill -9 of the consumer (pid " + run.consumer().pid() + ")");
-        if (run.awaitFiring("ConsumerDown", FIRE)) {
+        if (run.awaitFiring("StreamSREConsumerDown", FIRE)) {
             run.snapshot("during");
             run.startConsumer(Map.of());
             run.mark("mitigation applied: consumer restarted");
             run.await("recovered: consumer up and lag under 2,000 records", Duration.ofSeconds(120),
                     () -> run.value("min(up{job=\"streamsre-consumer\"})").equals("1") && run.lag() < 2_000);
-            run.awaitResolved("ConsumerDown", RESOLVE);
+            run.awaitResolved("StreamSREConsumerDown", RESOLVE);
             run.snapshot("after");
         }
         run.drainAndCheckLedger();
@@ -171,7 +171,7 @@ public final class Drills {
         run.pause(8);
         run.snapshot("before");
         run.outage(() -> TestInfrastructure.postgres("stop"), "PostgreSQL stopped",
-                () -> TestInfrastructure.postgres("start"), "PostgreSQL started", "ConsumerNotReady", "CircuitBreakerOpen");
+                () -> TestInfrastructure.postgres("start"), "PostgreSQL started", "StreamSREConsumerNotReady", "StreamSRECircuitBreakerOpen");
         run.drainAndCheckLedger();
         if (PipelineState.count("SELECT count(*) FROM dlq_events") != 0) {
             run.fail("an outage put records in the DLQ");
@@ -186,7 +186,7 @@ public final class Drills {
         run.pause(6);
         run.snapshot("before");
         run.outage(() -> TestInfrastructure.infra("down"), "Kafka broker stopped",
-                () -> TestInfrastructure.infra("up"), "broker started", "ConsumerNotReady");
+                () -> TestInfrastructure.infra("up"), "broker started", "StreamSREConsumerNotReady");
         run.drainAndCheckLedger();
     }
 
@@ -203,14 +203,14 @@ public final class Drills {
         run.mark("fault injected: DLQ topic " + run.pipeline().dlqTopic() + " deleted; 5 % poison at 500 events/s");
         long faultAt = System.nanoTime();
         try {
-            run.awaitFiring("DeadLetterQueueUnavailable", FIRE);
+            run.awaitFiring("StreamSREDeadLetterQueueUnavailable", FIRE);
             run.snapshot("during");
         } finally {
             TestInfrastructure.recreateTopic(run.pipeline().dlqTopic(), 1);
             run.mark("mitigation applied: DLQ topic recreated");
         }
         run.await("recovered: lag under 2,000 records", Duration.ofSeconds(120), () -> run.lag() < 2_000);
-        run.awaitResolved("DeadLetterQueueUnavailable", RESOLVE);
+        run.awaitResolved("StreamSREDeadLetterQueueUnavailable", RESOLVE);
         run.snapshot("after");
         // The DLQ's outage must not hide the consumer: every scrape since the fault answered.
         long since = (System.nanoTime() - faultAt) / 1_000_000_000L + 1;
