@@ -64,6 +64,7 @@ public final class Drill {
             } catch (RuntimeException | AssertionError e) {
                 run.fail("drill stopped: " + e);
             }
+            run.checkAlertChain(scenario.alerts());
             Path report = run.writeReport(directory, scenario.fault(), scenario.mitigation(), scenario.alerts());
             run.progress("%s; report: %s", run.passed() ? "PASSED" : "FAILED", report.toAbsolutePath());
             return new Result(run.passed(), report.toAbsolutePath());

@@ -4,6 +4,7 @@ import dev.streamsre.it.AppProcess;
 import dev.streamsre.it.MonitoringStack;
 import dev.streamsre.it.Pipeline;
 import dev.streamsre.it.PipelineState;
+import dev.streamsre.it.WebhookReceiver;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -28,8 +29,9 @@ import java.util.function.BooleanSupplier;
 /**
  * One drill as it runs: the pipeline (fresh topics, group and tables), a consumer and a producer on
  * fixed ports that Prometheus scrapes across restarts, a real Prometheus evaluating the
- * repository's rules (the drill profile: {@code for:} windows capped) and a real Alertmanager, a
- * watcher that stamps every alert's pending, firing and resolved moments, the key series at each
+ * repository's rules (the drill profile: {@code for:} windows capped) and a real Alertmanager on
+ * the repository's {@code alertmanager.yml} delivering to a webhook, a watcher that stamps every
+ * alert's pending, firing, delivered and resolved moments, the key series at each
  * phase, the ledger check, and the Markdown report. A scenario ({@link Drills}) only says what to
  * break, which alert must fire and what the runbook's mitigation is.
  */
@@ -69,6 +71,8 @@ final class DrillRun implements AutoCloseable {
     private volatile boolean watching = true;
     /** Alerts are stamped from the "before" snapshot on: what fires while the drill sets up is not its story. */
     private volatile boolean armed;
+    /** When the drill was armed: deliveries before it are the setup's, not the drill's. */
+    private volatile Instant armedAt = Instant.MAX;
     private Ledger ledger;
     private AppProcess consumer;
     private AppProcess producer;
@@ -83,6 +87,9 @@ final class DrillRun implements AutoCloseable {
         Instant pending;
         Instant firing;
         Instant received;
+        Instant delivered;
+        String receiver;
+        boolean inhibited;
         Instant resolved;
         Instant alertmanagerResolved;
         String state = "inactive";
@@ -232,10 +239,23 @@ final class DrillRun implements AutoCloseable {
                     String alertName = alert.getJsonObject("labels").getString("alertname");
                     states.merge(alertName, alert.getString("state"), (a, b) -> "firing".equals(a) ? a : b);
                 }
-                Set<String> inAlertmanager = new LinkedHashSet<>(monitoring.alertmanagerAlerts());
+                Map<String, Boolean> inAlertmanager = monitoring.alertmanagerAlerts();
                 Set<String> names = new LinkedHashSet<>(alerts.keySet());
                 names.addAll(states.keySet());
-                names.addAll(inAlertmanager);
+                names.addAll(inAlertmanager.keySet());
+                for (WebhookReceiver.Delivery delivery : monitoring.webhook().deliveries()) {
+                    // The Watchdog fires from the first evaluation on: its deliveries count whenever they came.
+                    if (delivery.status().equals("firing")
+                            && (!delivery.at().isBefore(armedAt) || delivery.alertname().equals("StreamSREWatchdog"))) {
+                        names.add(delivery.alertname());
+                        AlertTimes times = alerts.computeIfAbsent(delivery.alertname(), key -> new AlertTimes());
+                        if (times.delivered == null) {
+                            times.delivered = delivery.at();
+                            times.receiver = delivery.receiver();
+                            mark("alert " + delivery.alertname() + " delivered to receiver " + delivery.receiver());
+                        }
+                    }
+                }
                 Instant now = Instant.now();
                 for (String alertName : names) {
                     AlertTimes times = alerts.computeIfAbsent(alertName, key -> new AlertTimes());
@@ -253,7 +273,11 @@ final class DrillRun implements AutoCloseable {
                         mark("alert " + alertName + " " + (state.equals("inactive") ? wasFiring ? "resolved" : "no longer pending"
                                 : state));
                     }
-                    boolean received = inAlertmanager.contains(alertName);
+                    boolean received = inAlertmanager.containsKey(alertName);
+                    if (received && inAlertmanager.get(alertName) && !times.inhibited) {
+                        times.inhibited = true;
+                        mark("alert " + alertName + " inhibited by Alertmanager (its cause fires)");
+                    }
                     if (received != times.inAlertmanager) {
                         times.inAlertmanager = received;
                         if (received && times.received == null) {
@@ -285,11 +309,38 @@ final class DrillRun implements AutoCloseable {
         return names;
     }
 
-    /** Waits until the alert fires (fails the drill if it does not). */
+    /**
+     * Waits until the alert fires and then until Alertmanager has delivered it to a receiver, or
+     * holds it inhibited by its cause (fails the drill if either does not happen): the mitigation
+     * starts once the page is in, as it would on call.
+     */
     boolean awaitFiring(String alert, Duration timeout) {
         return await("(checked) " + alert + " is firing", timeout, () -> {
             AlertTimes times = alerts.get(alert);
             return times != null && times.firing != null;
+        }) && await("(checked) " + alert + " delivered or inhibited", Duration.ofSeconds(45), () -> {
+            AlertTimes times = alerts.get(alert);
+            return times.delivered != null || times.inhibited;
+        });
+    }
+
+    /**
+     * The alerting chain end to end, after the drill: the Watchdog reached its receiver, and at least
+     * one alert the drill expects reached a person (the others may be inhibited by it). Other alerts
+     * delivered are listed in the report's notes.
+     */
+    void checkAlertChain(List<String> expected) {
+        List<WebhookReceiver.Delivery> deliveries = monitoring.webhook().deliveries();
+        if (deliveries.stream().noneMatch(d -> d.alertname().equals("StreamSREWatchdog") && d.receiver().equals("watchdog"))) {
+            fail("StreamSREWatchdog never reached the watchdog receiver: the alerting chain is broken");
+        }
+        if (expected.stream().map(alerts::get).noneMatch(times -> times != null && times.delivered != null)) {
+            fail("none of " + expected + " reached a receiver");
+        }
+        alerts.forEach((alertName, times) -> {
+            if (times.delivered != null && !expected.contains(alertName) && !alertName.equals("StreamSREWatchdog")) {
+                notes.add("also delivered: " + alertName + " to receiver " + times.receiver + " at " + clock(times.delivered));
+            }
         });
     }
 
@@ -360,6 +411,9 @@ final class DrillRun implements AutoCloseable {
         Map<String, String> values = new LinkedHashMap<>();
         keySeries("15s").forEach((label, expression) -> values.put(label, value(expression)));
         snapshots.put(phase + " (" + CLOCK.format(Instant.now()) + ")", values);
+        if (!armed) {
+            armedAt = Instant.now();
+        }
         armed = true;
         progress("%s: %s", phase, values);
     }
@@ -425,7 +479,8 @@ final class DrillRun implements AutoCloseable {
         md.append("- Mitigation (from the runbook): ").append(mitigation).append('\n');
         md.append("- Alerts that must fire and resolve: ").append(String.join(", ", expectedAlerts)).append('\n');
         md.append("- Rules: the repository's `prometheus/rules/*.yml`, `for:` capped at ").append(shortForm ? 10 : 20)
-                .append(" s; Prometheus and Alertmanager evaluate and route every second\n");
+                .append(" s; Prometheus evaluates every second; Alertmanager routes with the repository's"
+                        + " alertmanager/alertmanager.yml\n");
         md.append("- Topic `").append(pipeline.topic()).append("`, group `").append(pipeline.group()).append("`\n\n");
         md.append("## Timeline (UTC)\n\n| time | +s | what |\n|---|---|---|\n");
         for (String[] step : timeline) {
@@ -434,11 +489,14 @@ final class DrillRun implements AutoCloseable {
                     .append(String.format("%.1f", Duration.between(started, at).toMillis() / 1000.0)).append(" | ")
                     .append(step[1]).append(" |\n");
         }
-        md.append("\n## Alerts\n\n| alert | pending | firing | received by Alertmanager | resolved | resolved in Alertmanager |\n"
-                + "|---|---|---|---|---|---|\n");
+        md.append("\n## Alerts\n\nDelivered: what alertmanager/alertmanager.yml sent to a receiver (a webhook standing"
+                + " in for the pager); inhibited: held back while its cause fires.\n\n"
+                + "| alert | pending | firing | received by Alertmanager | delivered (receiver) | resolved | resolved in Alertmanager |\n"
+                + "|---|---|---|---|---|---|---|\n");
         alerts.forEach((alertName, t) -> md.append("| ").append(alertName).append(" | ").append(clock(t.pending))
                 .append(" | ").append(clock(t.firing)).append(" | ").append(clock(t.received)).append(" | ")
-                .append(clock(t.resolved)).append(" | ").append(clock(t.alertmanagerResolved)).append(" |\n"));
+                .append(t.delivered != null ? clock(t.delivered) + " (" + t.receiver + ")" : t.inhibited ? "inhibited" : "-")
+                .append(" | ").append(clock(t.resolved)).append(" | ").append(clock(t.alertmanagerResolved)).append(" |\n"));
         md.append("\n## Key series (Prometheus instant queries, rates over 15 s)\n\n| series |");
         snapshots.keySet().forEach(phase -> md.append(' ').append(phase).append(" |"));
         md.append("\n|---|");

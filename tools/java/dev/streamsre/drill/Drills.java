@@ -26,14 +26,16 @@ public final class Drills {
             new Scenario("lag-climbing",
                     "load raised from 150 to 2,000 events/s against a consumer whose capacity is capped at 400 events/s"
                             + " (CONSUMER_RATE_LIMIT)",
-                    "raise capacity: restart the consumer without the cap (runbooks/StreamSREConsumerLagHigh.md)",
-                    List.of("StreamSREConsumerLagHigh"), false, Drills::lagClimbing),
+                    "raise capacity: restart the consumer without the cap (runbooks/StreamSREConsumerLagSecondsHigh.md,"
+                            + " runbooks/StreamSREConsumerLagHigh.md); the warning StreamSREConsumerLagHigh is inhibited"
+                            + " by the page about the same topic",
+                    List.of("StreamSREConsumerLagSecondsHigh"), false, Drills::lagClimbing),
             new Scenario("slow-db",
                     "a pg_sleep(2) trigger on every INSERT statement into reviews",
                     "find the slow statement in pg_stat_activity and remove its cause: DROP TRIGGER (runbooks/StreamSREConsumerLagHigh.md,"
                             + " runbooks/StreamSREErrorBudgetFastBurn.md); StreamSREErrorBudgetFastBurn must fire too, and resolves only once its"
                             + " 5 m window has left the late events behind, after the drill",
-                    List.of("StreamSREConsumerLagHigh"), false, Drills::slowDatabase),
+                    List.of("StreamSREConsumerLagSecondsHigh"), false, Drills::slowDatabase),
             new Scenario("poison",
                     "a producer sending 20 % poison records (not JSON, rating out of range, missing fields)",
                     "stop the bad producer; clean traffic dilutes the share (runbooks/StreamSREDeadLetterSpike.md)",
@@ -72,14 +74,14 @@ public final class Drills {
         run.stopProducer();
         run.startProducer(2_000, 0, 0);
         run.mark("fault injected: load raised from 150 to 2,000 events/s; the consumer's capacity is 400 events/s");
-        if (run.awaitFiring("StreamSREConsumerLagHigh", FIRE)) {
+        if (run.awaitFiring("StreamSREConsumerLagSecondsHigh", FIRE)) {
             run.snapshot("during");
             run.consumer().terminate();
             run.consumer().awaitExit(Duration.ofSeconds(30));
             run.startConsumer(Map.of());
             run.mark("mitigation applied: consumer restarted without the cap (capacity raised)");
             run.await("recovered: lag under 2,000 records", Duration.ofSeconds(120), () -> run.lag() < 2_000);
-            run.awaitResolved("StreamSREConsumerLagHigh", RESOLVE);
+            run.awaitResolved("StreamSREConsumerLagSecondsHigh", RESOLVE);
             run.snapshot("after");
         }
         run.drainAndCheckLedger();
@@ -101,7 +103,7 @@ public final class Drills {
                 + " EXECUTE FUNCTION drill_slow()");
         run.mark("fault injected: pg_sleep(2) per INSERT statement into reviews");
         try {
-            if (run.awaitFiring("StreamSREConsumerLagHigh", FIRE)) {
+            if (run.awaitFiring("StreamSREConsumerLagSecondsHigh", FIRE)) {
                 // Every event now lands late: the freshness SLO burns its budget, and pages.
                 run.awaitFiring("StreamSREErrorBudgetFastBurn", FIRE);
                 run.snapshot("during");
@@ -115,7 +117,7 @@ public final class Drills {
             run.mark("mitigation applied: trigger dropped");
         }
         run.await("recovered: lag under 2,000 records", Duration.ofSeconds(120), () -> run.lag() < 2_000);
-        run.awaitResolved("StreamSREConsumerLagHigh", RESOLVE);
+        run.awaitResolved("StreamSREConsumerLagSecondsHigh", RESOLVE);
         run.snapshot("after");
         run.drainAndCheckLedger();
     }

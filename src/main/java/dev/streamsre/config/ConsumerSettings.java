@@ -38,9 +38,10 @@ public interface ConsumerSettings {
     /**
      * Records written at once across all consumer threads: each of the connector's
      * {@code concurrency} consumers takes batches of {@code max-inflight / concurrency} records
-     * ({@code max.poll.records}). Env: {@code MAX_INFLIGHT}; default in application.properties.
+     * ({@code max.poll.records}). Env: {@code MAX_INFLIGHT}.
      */
     @Min(value = 1, message = "must be at least 1, got ${validatedValue}")
+    @WithDefault("2000")
     int maxInflight();
 
     /** Record values larger than this go to the DLQ as {@code oversize}. */

@@ -16,14 +16,16 @@ import java.util.regex.Pattern;
 import org.eclipse.microprofile.config.spi.ConfigSource;
 
 /**
- * Makes the five spec environment variables that are more than a rename of one of our settings work
+ * Makes the six spec environment variables that are more than a rename of one of our settings work
  * as written; the others ({@code KAFKA_TOPIC}, {@code RATE_PER_SEC}, ...) are plain property
  * expressions in application.properties. A {@code ${VAR}} expression cannot do what these need:
  * {@code DATABASE_URL} feeds four properties (the JDBC URL, the reactive URL, the user and the
  * password) and must keep the password out of every URL; {@code DURATION=30s} is Go's syntax and
  * {@code HOT_KEY_PCT=0.8} a fraction, where our settings take a Java duration and a percentage;
  * {@code KAFKA_BROKERS} and {@code CONSUMER_CONCURRENCY} set the Kafka client's and the connector's
- * properties, which no {@code @ConfigMapping} of ours checks.
+ * properties, which no {@code @ConfigMapping} of ours checks; {@code MAX_INFLIGHT} feeds the
+ * connector's batch size through DerivedConsumerSettings, an interceptor that reads the setting
+ * before property expressions are expanded (an expression there left every batch at 1 record).
  *
  * <p>Each of them is checked here, so a bad value stops the start with a message that names the
  * variable, not a derived property. The ordinal sits above application.properties (250) and below
@@ -65,6 +67,7 @@ public final class SpecEnvironmentConfigSource implements ConfigSource {
     private static Translation translate(Map<String, String> environment) {
         Translation translation = new Translation(environment);
         translation.string("KAFKA_BROKERS", "kafka.bootstrap.servers", SpecEnvironmentConfigSource::brokers);
+        translation.string("MAX_INFLIGHT", "streamsre.consumer.max-inflight", v -> positiveInt(v, 1));
         translation.string("CONSUMER_CONCURRENCY", CHANNEL + "concurrency", v -> positiveInt(v, 1));
         translation.string("HOT_KEY_PCT", "streamsre.producer.hot-key-pct", SpecEnvironmentConfigSource::fraction);
         translation.string("DURATION", "streamsre.producer.duration", SpecEnvironmentConfigSource::goDuration);

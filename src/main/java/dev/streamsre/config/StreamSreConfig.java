@@ -11,7 +11,7 @@ import jakarta.validation.constraints.Pattern;
  * groups), with its default, its range and why it exists; Quarkus checks every range at start, whatever the mode, so a bad value fails the
  * start naming the property. The spec's environment variables that only rename a setting
  * ({@code KAFKA_TOPIC}, {@code MAX_INFLIGHT}, ...) are property expressions in application.properties,
- * which therefore hold those eight settings' defaults ({@code ${MAX_INFLIGHT:2000}}); the five that
+ * which therefore hold those seven settings' defaults ({@code ${RATE_PER_SEC:1000}}); the six that
  * need more than a rename go through SpecEnvironmentConfigSource.
  */
 @ConfigMapping(prefix = "streamsre")

@@ -35,12 +35,14 @@ class SpecEnvironmentConfigSourceTest {
         var source = new SpecEnvironmentConfigSource(Map.of(
                 "KAFKA_BROKERS", "k1:9092, k2:9092",
                 "CONSUMER_CONCURRENCY", "3",
+                "MAX_INFLIGHT", "64",
                 "HOT_KEY_PCT", "0.8",
                 "DURATION", "1h30m"));
 
         assertThat(source.getProperties()).containsAllEntriesOf(Map.of(
                 "kafka.bootstrap.servers", "k1:9092,k2:9092",
                 "mp.messaging.incoming.events-in.concurrency", "3",
+                "streamsre.consumer.max-inflight", "64",
                 "streamsre.producer.hot-key-pct", "80.0"));
         assertThat(Duration.parse(source.getValue("streamsre.producer.duration"))).isEqualTo(Duration.ofMinutes(90));
     }
@@ -70,6 +72,7 @@ class SpecEnvironmentConfigSourceTest {
         "CONSUMER_CONCURRENCY | 0",
         "CONSUMER_CONCURRENCY | two",
         "HOT_KEY_PCT   | 120",
+        "MAX_INFLIGHT  | 0",
         "DURATION      | 30",
         "DURATION      | 5 minutes",
         "KAFKA_BROKERS | localhost",

@@ -22,7 +22,7 @@ class SpecVariableExpressionsTest {
 
     private static SmallRyeConfig config(Map<String, String> environment) throws IOException {
         URL properties = SpecVariableExpressionsTest.class.getResource("/application.properties");
-        return new SmallRyeConfigBuilder().addDefaultInterceptors().withInterceptors(new DerivedConsumerSettings())
+        return new SmallRyeConfigBuilder().addDefaultInterceptors()
                 .withSources(new PropertiesConfigSource(properties, 250))
                 .withSources(new EnvConfigSource(environment, 300))
                 .build();
@@ -33,7 +33,6 @@ class SpecVariableExpressionsTest {
         "KAFKA_TOPIC,         streamsre.topic,                  orders,   events.main",
         "KAFKA_DLQ_TOPIC,     streamsre.dlq-topic,              orders.x, events.dlq",
         "KAFKA_GROUP_ID,      streamsre.consumer.group-id,      g1,       streamsre-consumer",
-        "MAX_INFLIGHT,        streamsre.consumer.max-inflight,  64,       2000",
         "CONSUMER_RATE_LIMIT, streamsre.consumer.rate-limit,    500,      0",
         "RATE_PER_SEC,        streamsre.producer.rate-per-sec,  250,      1000",
         "POISON_PCT,          streamsre.producer.poison-pct,    1.5,      0",
@@ -50,12 +49,6 @@ class SpecVariableExpressionsTest {
         SmallRyeConfig config = config(Map.of("RATE_PER_SEC", "250", "STREAMSRE_PRODUCER_RATE_PER_SEC", "7"));
 
         assertThat(config.getRawValue("streamsre.producer.rate-per-sec")).isEqualTo("7");
-    }
-
-    @Test
-    void theBatchSizeIsDerivedFromTheExpandedValueNotTheExpression() throws IOException {
-        assertThat(config(Map.of()).getRawValue(DerivedConsumerSettings.MAX_POLL_RECORDS)).isEqualTo("1000");
-        assertThat(config(Map.of("MAX_INFLIGHT", "64")).getRawValue(DerivedConsumerSettings.MAX_POLL_RECORDS)).isEqualTo("32");
     }
 
     @Test

@@ -242,9 +242,8 @@ class ConsumerIT {
     void theBatchSizeFollowsMaxInflightHoweverItIsSet() throws Exception {
         pipeline.produce(2_000, 0, 0);
         Pipeline.Expected expected = pipeline.expected();
-        // The spec's variable, read by property expression: 20 across 2 consumers is batches of 10. The
-        // backlog fills every poll, so the largest batch is exactly 10 (1 would mean the expression
-        // reached the derivation unexpanded).
+        // The spec's variable: 20 across 2 consumers is batches of 10. The backlog fills every poll,
+        // so the largest batch is exactly 10 (a derivation that could not read the setting gives 1).
         AppProcess consumer = pipeline.startConsumer(Map.of("MAX_INFLIGHT", "20"));
         int port = consumer.httpPort();
         pipeline.awaitDrained(expected);

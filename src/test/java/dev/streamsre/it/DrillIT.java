@@ -11,8 +11,10 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Two of {@code bin/drill}'s drills, end to end in their short form, on the build's broker: the
- * alert must fire in a real Prometheus evaluating the repository's rules, reach a real
- * Alertmanager, resolve after the runbook's mitigation, and the ledger must hold. The report is
+ * alert must fire in a real Prometheus evaluating the repository's rules, be delivered by a real
+ * Alertmanager running the repository's alertmanager.yml to the receiver of its severity (a
+ * webhook here), resolve after the runbook's mitigation, the Watchdog must arrive too, and the
+ * ledger must hold. The report is
  * printed, so CI's log shows the timeline.
  */
 class DrillIT {

@@ -23,7 +23,8 @@ import java.util.regex.Pattern;
 
 /**
  * A real Prometheus (Debian's package) scraping the app's processes and evaluating the
- * repository's own alert rules, optionally with a real Alertmanager receiving its alerts. The
+ * repository's own alert rules, optionally with a real Alertmanager on the repository's own
+ * {@code alertmanager.yml}, its receivers delivering to a webhook in this JVM. The
  * integration tests and the drills share it, so that what a test proves about an expression is
  * what a drill's alert does. Rule files can be loaded with their {@code for:} and
  * {@code keep_firing_for:} windows shortened (the drills' profile): the expressions stay exactly as
@@ -37,22 +38,24 @@ public final class MonitoringStack implements AutoCloseable {
     private final Path home;
     private final Process prometheus;
     private final int prometheusPort;
-    private final Process alertmanager;
-    private final int alertmanagerPort;
+    private final Alertmanager alertmanager;
+    private final WebhookReceiver webhook;
 
-    private MonitoringStack(Path home, Process prometheus, int prometheusPort, Process alertmanager, int alertmanagerPort) {
+    private MonitoringStack(Path home, Process prometheus, int prometheusPort, Alertmanager alertmanager,
+            WebhookReceiver webhook) {
         this.home = home;
         this.prometheus = prometheus;
         this.prometheusPort = prometheusPort;
         this.alertmanager = alertmanager;
-        this.alertmanagerPort = alertmanagerPort;
+        this.webhook = webhook;
     }
 
     /**
      * Starts Prometheus scraping {@code targets} (job name to {@code host:port}) every second and
      * evaluating {@code prometheus/rules/*.yml} every second, with every {@code for:} capped at
-     * {@code maxFor} (null: as committed); with {@code withAlertmanager}, also an Alertmanager that
-     * Prometheus sends its alerts to.
+     * {@code maxFor} (null: as committed); with {@code withAlertmanager}, also an Alertmanager on
+     * the repository's {@code alertmanager.yml} that Prometheus sends its alerts to, delivering to
+     * {@link #webhook()}.
      */
     public static MonitoringStack start(Map<String, String> targets, Duration maxFor, boolean withAlertmanager) {
         try {
@@ -64,25 +67,11 @@ public final class MonitoringStack implements AutoCloseable {
                     Files.writeString(rules.resolve(file.getFileName()), maxFor == null ? text : capFor(text, maxFor));
                 }
             }
-            Process alertmanager = null;
-            int alertmanagerPort = -1;
+            Alertmanager alertmanager = null;
+            WebhookReceiver webhook = null;
             if (withAlertmanager) {
-                alertmanagerPort = freePort();
-                Files.writeString(home.resolve("alertmanager.yml"), """
-                        # One receiver that delivers nowhere: the drill reads what arrived from the API.
-                        route:
-                          receiver: drill
-                          group_wait: 1s
-                          group_interval: 1s
-                          repeat_interval: 1h
-                        receivers:
-                          - name: drill
-                        """);
-                alertmanager = new ProcessBuilder("prometheus-alertmanager",
-                        "--config.file=" + home.resolve("alertmanager.yml"),
-                        "--storage.path=" + home.resolve("alertmanager-data"),
-                        "--web.listen-address=127.0.0.1:" + alertmanagerPort, "--cluster.listen-address=")
-                        .redirectErrorStream(true).redirectOutput(home.resolve("alertmanager.log").toFile()).start();
+                webhook = new WebhookReceiver();
+                alertmanager = startAlertmanager(home, webhook);
             }
             StringBuilder config = new StringBuilder("""
                     global:
@@ -97,7 +86,7 @@ public final class MonitoringStack implements AutoCloseable {
                           alertmanagers:
                             - static_configs:
                                 - targets: ["127.0.0.1:%d"]
-                        """.formatted(alertmanagerPort));
+                        """.formatted(alertmanager.port()));
             }
             config.append("scrape_configs:\n");
             targets.forEach((job, target) -> config.append("""
@@ -108,20 +97,58 @@ public final class MonitoringStack implements AutoCloseable {
                     """.formatted(job, target)));
             Files.writeString(home.resolve("prometheus.yml"), config.toString());
             int prometheusPort = freePort();
+            // Alerts are resent every 5 s instead of every minute: an alert firing at the first
+            // evaluation (the Watchdog) is sent before the notifier has found Alertmanager, and
+            // dropped; a drill of a minute would otherwise never see it delivered.
             Process prometheus = new ProcessBuilder("prometheus", "--config.file=" + home.resolve("prometheus.yml"),
-                    "--storage.tsdb.path=" + home.resolve("data"), "--web.listen-address=127.0.0.1:" + prometheusPort)
+                    "--storage.tsdb.path=" + home.resolve("data"), "--web.listen-address=127.0.0.1:" + prometheusPort,
+                    "--rules.alert.resend-delay=5s")
                     .redirectErrorStream(true).redirectOutput(home.resolve("prometheus.log").toFile()).start();
-            MonitoringStack stack = new MonitoringStack(home, prometheus, prometheusPort, alertmanager, alertmanagerPort);
+            MonitoringStack stack = new MonitoringStack(home, prometheus, prometheusPort, alertmanager, webhook);
             PipelineState.await("Prometheus ready", Duration.ofSeconds(30), () -> status(prometheusPort, "/-/ready") == 200);
-            if (withAlertmanager) {
-                int port = alertmanagerPort;
-                PipelineState.await("Alertmanager ready", Duration.ofSeconds(30), () -> status(port, "/-/ready") == 200);
-            }
             return stack;
         } catch (IOException e) {
             throw new IllegalStateException("cannot start Prometheus/Alertmanager (Debian packages prometheus and"
                     + " prometheus-alertmanager)", e);
         }
+    }
+
+    /**
+     * Starts an Alertmanager on the repository's own {@code alertmanager/alertmanager.yml}, routes and
+     * inhibitions as committed, with each receiver delivering to {@code webhook} (the committed
+     * receivers deliver nowhere until an operator adds an integration). Returns the process and
+     * its port; Alertmanager's API is at {@code http://127.0.0.1:port/api/v2}.
+     */
+    public static Alertmanager startAlertmanager(Path home, WebhookReceiver webhook) throws IOException {
+        int port = freePort();
+        Files.writeString(home.resolve("alertmanager.yml"),
+                withWebhooks(Files.readString(Path.of("alertmanager/alertmanager.yml")), webhook.url()));
+        Process process = new ProcessBuilder("prometheus-alertmanager",
+                "--config.file=" + home.resolve("alertmanager.yml"),
+                "--storage.path=" + home.resolve("alertmanager-data"),
+                "--web.listen-address=127.0.0.1:" + port, "--cluster.listen-address=")
+                .redirectErrorStream(true).redirectOutput(home.resolve("alertmanager.log").toFile()).start();
+        PipelineState.await("Alertmanager ready", Duration.ofSeconds(30), () -> status(port, "/-/ready") == 200);
+        return new Alertmanager(process, port);
+    }
+
+    /** A running Alertmanager. */
+    public record Alertmanager(Process process, int port) implements AutoCloseable {
+        @Override
+        public void close() {
+            process.destroy();
+        }
+    }
+
+    /** The configuration with a webhook_configs block under each receiver of its {@code receivers:} list. */
+    static String withWebhooks(String config, String url) {
+        Matcher receivers = Pattern.compile("(?m)^receivers:\\n((?:  - name: [\\w-]+\\n)+)").matcher(config);
+        if (!receivers.find()) {
+            throw new IllegalStateException("alertmanager.yml: expected a receivers: list of '  - name: X' lines");
+        }
+        String withHooks = receivers.group(1).replaceAll("(?m)^(  - name: ([\\w-]+))$",
+                "$1\n    webhook_configs:\n      - url: " + url + "$2\n        send_resolved: true");
+        return config.substring(0, receivers.start(1)) + withHooks + config.substring(receivers.end(1));
     }
 
     /** Caps every {@code for:} and {@code keep_firing_for:} at {@code max}; expressions and everything else unchanged. */
@@ -202,16 +229,26 @@ public final class MonitoringStack implements AutoCloseable {
         return list;
     }
 
-    /** The alert names Alertmanager holds as active (received and not resolved). */
-    public List<String> alertmanagerAlerts() {
+    /**
+     * The alert names Alertmanager holds as active (received and not resolved), each with whether
+     * every one of its series is inhibited by a cause that fires.
+     */
+    public Map<String, Boolean> alertmanagerAlerts() {
+        Map<String, Boolean> inhibited = new LinkedHashMap<>();
         if (alertmanager == null) {
-            return List.of();
+            return inhibited;
         }
-        List<String> names = new ArrayList<>();
-        for (Object alert : new JsonArray(get(alertmanagerPort, "/api/v2/alerts?active=true").body())) {
-            names.add(((JsonObject) alert).getJsonObject("labels").getString("alertname"));
+        for (Object item : new JsonArray(get(alertmanager.port(), "/api/v2/alerts?active=true&inhibited=true").body())) {
+            JsonObject alert = (JsonObject) item;
+            boolean silenced = !alert.getJsonObject("status").getJsonArray("inhibitedBy").isEmpty();
+            inhibited.merge(alert.getJsonObject("labels").getString("alertname"), silenced, Boolean::logicalAnd);
         }
-        return names;
+        return inhibited;
+    }
+
+    /** What Alertmanager's receivers delivered (null without an Alertmanager). */
+    public WebhookReceiver webhook() {
+        return webhook;
     }
 
     public static HttpResponse<String> get(int port, String path) {
@@ -247,7 +284,8 @@ public final class MonitoringStack implements AutoCloseable {
     public void close() {
         prometheus.destroy();
         if (alertmanager != null) {
-            alertmanager.destroy();
+            alertmanager.close();
+            webhook.close();
         }
     }
 }

@@ -13,6 +13,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.function.IntPredicate;
 import java.util.regex.Matcher;
@@ -155,7 +156,12 @@ class ObservabilityIT {
         long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
         List<String> pending = new ArrayList<>(expressions);
         while (!pending.isEmpty() && System.nanoTime() < deadline) {
-            pending.removeIf(expression -> !monitoring.query(expression).isEmpty());
+            // An expression that answers only when something is missing (absent(), "unless" a
+            // healthy target) returns nothing on a healthy pipeline whatever its thresholds: for
+            // those, every metric it reads must exist.
+            pending.removeIf(expression -> !monitoring.query(expression).isEmpty()
+                    || (expression.matches("(?s).*\\b(absent|unless)\\b.*") && metricNames(expression).stream()
+                            .allMatch(name -> !monitoring.query("count(" + name + ")").isEmpty())));
             if (!pending.isEmpty()) {
                 AppProcess.sleep(2_000);
             }
@@ -174,6 +180,22 @@ class ObservabilityIT {
     }
 
     // --- helpers
+
+    /** The metric and recording-rule names an expression reads (not its functions, keywords or labels). */
+    static List<String> metricNames(String expression) {
+        String withoutLabels = expression.replaceAll("\\{[^}]*}", " ")
+                .replaceAll("\\b(by|without|on|ignoring|group_left|group_right)\\s*\\([^)]*\\)", " ")
+                .replaceAll("\\[[^\\]]*]", " ").replaceAll("\"[^\"]*\"", " ");
+        List<String> names = new ArrayList<>();
+        Matcher matcher = Pattern.compile("\\b([a-zA-Z_:][a-zA-Z0-9_:]*)\\b(?!\\s*\\()").matcher(withoutLabels);
+        while (matcher.find()) {
+            String name = matcher.group(1);
+            if (!Set.of("and", "or", "unless", "bool", "offset", "Inf", "NaN").contains(name) && !names.contains(name)) {
+                names.add(name);
+            }
+        }
+        return names;
+    }
 
     /** Replaces each comparison with a constant by one every sample passes: {@code > 10000} becomes {@code >= -Inf}. */
     static String neutraliseThresholds(String expression) {
