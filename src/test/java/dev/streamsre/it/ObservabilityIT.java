@@ -138,7 +138,7 @@ class ObservabilityIT {
             JsonArray targets = ((JsonObject) panel).getJsonArray("targets", new JsonArray());
             for (Object target : targets) {
                 expressions.add(((JsonObject) target).getString("expr").replace("$__rate_interval", "30s")
-                        .replace("$instance", ".*").replace("$topic", ".*"));
+                        .replace("$instance", ".*").replace("$topic", ".*").replace("$namespace", ".*"));
             }
         }
         assertThat(expressions).as("dashboard expressions").hasSizeGreaterThan(10);
