@@ -1,6 +1,6 @@
 # The spec's habits: `make up`, `make demo`, `make test`, `make drill-<name>`. Each target runs a
 # script of this repository; the scripts say what they do in their first lines.
-DRILLS := lag-climbing slow-db poison consumer-crash pg-outage broker-restart dlq-down
+DRILLS := lag-climbing slow-db db-lock poison consumer-crash pg-outage broker-restart dlq-down
 
 .PHONY: up down status demo test native native-test drill-all $(addprefix drill-,$(DRILLS)) compose-up compose-down
 

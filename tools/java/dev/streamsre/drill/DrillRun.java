@@ -480,7 +480,7 @@ final class DrillRun implements AutoCloseable {
         md.append("- Alerts that must fire and resolve: ").append(String.join(", ", expectedAlerts)).append('\n');
         md.append("- Rules: the repository's `prometheus/rules/*.yml`, `for:` capped at ").append(shortForm ? 10 : 20)
                 .append(" s; Prometheus evaluates every second; Alertmanager routes with the repository's"
-                        + " alertmanager/alertmanager.yml\n");
+                        + " alertmanager/alertmanager.yml, group waits shortened to 1 s and 5 s\n");
         md.append("- Topic `").append(pipeline.topic()).append("`, group `").append(pipeline.group()).append("`\n\n");
         md.append("## Timeline (UTC)\n\n| time | +s | what |\n|---|---|---|\n");
         for (String[] step : timeline) {

@@ -36,6 +36,12 @@ public final class Drills {
                             + " runbooks/StreamSREErrorBudgetFastBurn.md); StreamSREErrorBudgetFastBurn must fire too, and resolves only once its"
                             + " 5 m window has left the late events behind, after the drill",
                     List.of("StreamSREConsumerLagSecondsHigh"), false, Drills::slowDatabase),
+            new Scenario("db-lock",
+                    "an operator's LOCK TABLE reviews held open in a transaction under 200 events/s: every write waits,"
+                            + " while PostgreSQL answers and the consumer stays ready",
+                    "find the session that blocks the consumer's writes (pg_blocking_pids) and end it:"
+                            + " pg_terminate_backend (runbooks/StreamSREConsumerLagSecondsHigh.md)",
+                    List.of("StreamSREConsumerLagSecondsHigh"), false, Drills::databaseLock),
             new Scenario("poison",
                     "a producer sending 20 % poison records (not JSON, rating out of range, missing fields)",
                     "stop the bad producer; clean traffic dilutes the share (runbooks/StreamSREDeadLetterSpike.md)",
@@ -115,6 +121,59 @@ public final class Drills {
         } finally {
             PipelineState.execute("DROP TRIGGER IF EXISTS drill_slow ON reviews");
             run.mark("mitigation applied: trigger dropped");
+        }
+        run.await("recovered: lag under 2,000 records", Duration.ofSeconds(120), () -> run.lag() < 2_000);
+        run.awaitResolved("StreamSREConsumerLagSecondsHigh", RESOLVE);
+        run.snapshot("after");
+        run.drainAndCheckLedger();
+    }
+
+    /** The StreamSREConsumerLagSecondsHigh runbook's query for sessions that block others. */
+    static final String BLOCKING_SESSIONS = "SELECT pid, usename, state, now() - xact_start AS open_for, left(query, 60) AS query"
+            + " FROM pg_stat_activity WHERE pid IN (SELECT unnest(pg_blocking_pids(pid)) FROM pg_stat_activity)";
+
+    /**
+     * A stall with readiness up: PostgreSQL answers (SELECT 1, readiness, the breaker's trial
+     * calls never fail fast), but every write into reviews waits for a lock an operator took and
+     * forgot. Only the age of the waiting records shows it; it must page.
+     */
+    static void databaseLock(DrillRun run) {
+        run.startConsumer(Map.of());
+        run.startProducer(200, 0, 0);
+        run.pause(8);
+        run.snapshot("before");
+        try (java.sql.Connection operator = PipelineState.database()) {
+            operator.setAutoCommit(false);
+            try (java.sql.Statement statement = operator.createStatement()) {
+                statement.execute("LOCK TABLE reviews IN ACCESS EXCLUSIVE MODE");
+            }
+            run.mark("fault injected: LOCK TABLE reviews IN ACCESS EXCLUSIVE MODE, in a transaction left open");
+            try {
+                if (run.awaitFiring("StreamSREConsumerLagSecondsHigh", FIRE)) {
+                    run.snapshot("during");
+                    String ready = run.value("min(dependency_up{job=\"streamsre-consumer\"})");
+                    run.note("readiness during the lock: min(dependency_up) = " + ready);
+                    if (!"1".equals(ready)) {
+                        run.fail("the consumer reported a dependency down during a lock: this drill is about a stall with readiness up");
+                    }
+                    run.note("the runbook's diagnosis during the fault, as the postgres superuser:\n\n```\n$ psql -h 127.0.0.1"
+                            + " -U postgres -d " + TestInfrastructure.databaseName() + " -c \"" + BLOCKING_SESSIONS + "\"\n"
+                            + Shell.run("psql", "-h", "127.0.0.1", "-U", "postgres", "-d", TestInfrastructure.databaseName(),
+                                    "-c", BLOCKING_SESSIONS) + "```");
+                    Shell.run("psql", "-h", "127.0.0.1", "-U", "postgres", "-d", TestInfrastructure.databaseName(), "-c",
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid IN"
+                                    + " (SELECT unnest(pg_blocking_pids(pid)) FROM pg_stat_activity)");
+                    run.mark("mitigation applied: the blocking session terminated (pg_terminate_backend)");
+                }
+            } finally {
+                try {
+                    operator.rollback();
+                } catch (java.sql.SQLException terminated) {
+                    // The mitigation ended this session: the lock is gone with it.
+                }
+            }
+        } catch (java.sql.SQLException e) {
+            run.fail("could not take the lock: " + e.getMessage());
         }
         run.await("recovered: lag under 2,000 records", Duration.ofSeconds(120), () -> run.lag() < 2_000);
         run.awaitResolved("StreamSREConsumerLagSecondsHigh", RESOLVE);

@@ -26,6 +26,9 @@ import java.util.List;
  * units, and a value computed from one source alone (the environment) missed the others. An
  * explicitly configured target property still wins. A value that does not parse derives nothing:
  * our setting's own check ({@code @ConfigMapping} type and range) then stops the start, naming it.
+ * A derived value carries no raw value on purpose: Quarkus records the raw values it reads at build
+ * time as runtime defaults, and a statement timeout derived from the build's default then shadowed
+ * the one set at run time.
  */
 public final class DerivedConsumerSettings implements ConfigSourceInterceptor {
 
@@ -56,8 +59,7 @@ public final class DerivedConsumerSettings implements ConfigSourceInterceptor {
         ConfigValue concurrency = context.proceed(CHANNEL + "concurrency");
         int consumers = concurrency == null || concurrency.getValue() == null ? 1 : parse(concurrency.getValue(), 1);
         int batch = Math.max(1, parse(inflight.getValue(), 1) / Math.max(1, consumers));
-        // The raw value too: Quarkus records the runtime values it sees at build time by their raw value.
-        return ConfigValue.builder().withName(name).withValue(Integer.toString(batch)).withRawValue(Integer.toString(batch))
+        return ConfigValue.builder().withName(name).withValue(Integer.toString(batch))
                 .withConfigSourceName("derived: " + MAX_INFLIGHT + " / concurrency").build();
     }
 
@@ -75,7 +77,6 @@ public final class DerivedConsumerSettings implements ConfigSourceInterceptor {
             return null;
         }
         return ConfigValue.builder().withName(name).withValue(Long.toString(timeout.toMillis()))
-                .withRawValue(Long.toString(timeout.toMillis()))
                 .withConfigSourceName("derived: " + STATEMENT_TIMEOUT + " in milliseconds").build();
     }
 

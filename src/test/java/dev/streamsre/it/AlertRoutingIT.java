@@ -32,7 +32,7 @@ class AlertRoutingIT {
     void eachAlertReachesItsSeverityReceiverAndCausesSilenceOnlyTheirOwnSymptoms() throws Exception {
         Path home = Files.createTempDirectory("streamsre-alertmanager");
         try (WebhookReceiver webhook = new WebhookReceiver();
-             MonitoringStack.Alertmanager alertmanager = MonitoringStack.startAlertmanager(home, webhook)) {
+             MonitoringStack.Alertmanager alertmanager = MonitoringStack.startAlertmanager(home, webhook, false)) {
             JsonArray alerts = new JsonArray()
                     .add(alert("StreamSREWatchdog", "none", null, null))
                     // No consumer up in "down": its not-ready and lag pages are symptoms. The same page in
