@@ -40,8 +40,10 @@ public final class Drills {
                     "an operator's LOCK TABLE reviews held open in a transaction under 200 events/s: every write waits,"
                             + " while PostgreSQL answers and the consumer stays ready",
                     "find the session that blocks the consumer's writes (pg_blocking_pids) and end it:"
-                            + " pg_terminate_backend (runbooks/StreamSREConsumerLagSecondsHigh.md)",
-                    List.of("StreamSREConsumerLagSecondsHigh"), false, Drills::databaseLock),
+                            + " pg_terminate_backend (runbooks/StreamSREConsumerLagSecondsHigh.md,"
+                            + " runbooks/StreamSRECircuitBreakerOpen.md); the writes time out after 30 s, so the"
+                            + " breaker opens too and its page inhibits the lag page",
+                    List.of("StreamSREConsumerLagSecondsHigh", "StreamSRECircuitBreakerOpen"), false, Drills::databaseLock),
             new Scenario("poison",
                     "a producer sending 20 % poison records (not JSON, rating out of range, missing fields)",
                     "stop the bad producer; clean traffic dilutes the share (runbooks/StreamSREDeadLetterSpike.md)",
@@ -149,7 +151,8 @@ public final class Drills {
             }
             run.mark("fault injected: LOCK TABLE reviews IN ACCESS EXCLUSIVE MODE, in a transaction left open");
             try {
-                if (run.awaitFiring("StreamSREConsumerLagSecondsHigh", FIRE)) {
+                if (run.awaitFiring("StreamSREConsumerLagSecondsHigh", FIRE)
+                        && run.awaitFiring("StreamSRECircuitBreakerOpen", FIRE)) {
                     run.snapshot("during");
                     String ready = run.value("min(dependency_up{job=\"streamsre-consumer\"})");
                     run.note("readiness during the lock: min(dependency_up) = " + ready);
@@ -177,6 +180,7 @@ public final class Drills {
         }
         run.await("recovered: lag under 2,000 records", Duration.ofSeconds(120), () -> run.lag() < 2_000);
         run.awaitResolved("StreamSREConsumerLagSecondsHigh", RESOLVE);
+        run.awaitResolved("StreamSRECircuitBreakerOpen", RESOLVE);
         run.snapshot("after");
         run.drainAndCheckLedger();
     }

@@ -70,6 +70,9 @@ public final class MonitoringStack implements AutoCloseable {
                     Files.writeString(rules.resolve(file.getFileName()), maxFor == null ? text : capFor(text, maxFor));
                 }
             }
+            if (maxFor != null) {
+                backfillHealthySloHistory(home.resolve("data"));
+            }
             Alertmanager alertmanager = null;
             WebhookReceiver webhook = null;
             if (withAlertmanager) {
@@ -159,6 +162,45 @@ public final class MonitoringStack implements AutoCloseable {
         String withHooks = receivers.group(1).replaceAll("(?m)^(  - name: ([\\w-]+))$",
                 "$1\n    webhook_configs:\n      - url: " + url + "$2\n        send_resolved: true");
         return config.substring(0, receivers.start(1)) + withHooks + config.substring(receivers.end(1));
+    }
+
+    /**
+     * Six hours of a healthy pipeline's SLI samples (no stale moment, no dead letter of ours, 500
+     * records/s), one a second like the drills' evaluations, written into Prometheus' storage
+     * before it starts ({@code promtool tsdb create-blocks-from openmetrics}). On an empty TSDB the
+     * burn-rate windows hold only the drill's own minutes, so a few seconds of staleness read as
+     * the whole hour burning, and the SLO alerts fired as artifacts of the fresh Prometheus; with
+     * this history their windows mean what they mean in production.
+     */
+    static void backfillHealthySloHistory(Path data) throws IOException {
+        long now = System.currentTimeMillis() / 1000 - 5;
+        long from = now - Duration.ofHours(6).toSeconds();
+        Path file = Files.createTempFile("slo-history", ".om");
+        try (var out = Files.newBufferedWriter(file)) {
+            for (String metric : List.of("slo:sli_bad:sample", "slo:sli_valid:sample")) {
+                out.write("# TYPE " + metric + " gauge\n");
+                for (String slo : List.of("freshness", "correctness")) {
+                    String value = metric.endsWith("valid:sample") ? (slo.equals("freshness") ? "1" : "500") : "0";
+                    for (long at = from; at < now; at++) {
+                        out.write(metric + "{job=\"streamsre-consumer\",slo=\"" + slo + "\"} " + value + " " + at + "\n");
+                    }
+                }
+            }
+            out.write("# EOF\n");
+        }
+        try {
+            Process promtool = new ProcessBuilder("promtool", "tsdb", "create-blocks-from", "openmetrics", file.toString(),
+                    data.toString()).redirectErrorStream(true).start();
+            String output = new String(promtool.getInputStream().readAllBytes());
+            if (promtool.waitFor() != 0) {
+                throw new IOException("promtool tsdb create-blocks-from openmetrics failed: " + output);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(e);
+        } finally {
+            Files.deleteIfExists(file);
+        }
     }
 
     /** Caps every {@code for:} and {@code keep_firing_for:} at {@code max}; expressions and everything else unchanged. */
