@@ -32,9 +32,8 @@ public final class Drills {
                     List.of("StreamSREConsumerLagSecondsHigh"), false, Drills::lagClimbing),
             new Scenario("slow-db",
                     "a pg_sleep(2) trigger on every INSERT statement into reviews",
-                    "find the slow statement in pg_stat_activity and remove its cause: DROP TRIGGER (runbooks/StreamSREConsumerLagHigh.md,"
-                            + " runbooks/StreamSREErrorBudgetFastBurn.md); StreamSREErrorBudgetFastBurn must fire too, and resolves only once its"
-                            + " 5 m window has left the late events behind, after the drill",
+                    "find the slow statement in pg_stat_activity and remove its cause: DROP TRIGGER"
+                            + " (runbooks/StreamSREConsumerLagSecondsHigh.md, runbooks/StreamSREConsumerLagHigh.md)",
                     List.of("StreamSREConsumerLagSecondsHigh"), false, Drills::slowDatabase),
             new Scenario("db-lock",
                     "an operator's LOCK TABLE reviews held open in a transaction under 200 events/s: every write waits,"
@@ -112,8 +111,8 @@ public final class Drills {
         run.mark("fault injected: pg_sleep(2) per INSERT statement into reviews");
         try {
             if (run.awaitFiring("StreamSREConsumerLagSecondsHigh", FIRE)) {
-                // Every event now lands late: the freshness SLO burns its budget, and pages.
-                run.awaitFiring("StreamSREErrorBudgetFastBurn", FIRE);
+                // The freshness SLO burns too, but a few minutes against six hours of healthy
+                // history stay under its fast-burn threshold (about 9 minutes stale in an hour).
                 run.snapshot("during");
                 run.note("the runbook's diagnosis during the fault, as the postgres superuser (only it sees every"
                         + " role's statements):\n\n```\n$ psql -h 127.0.0.1 -U postgres -d " + TestInfrastructure.databaseName()
