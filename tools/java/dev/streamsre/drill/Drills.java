@@ -115,9 +115,7 @@ public final class Drills {
                 // history stay under its fast-burn threshold (about 9 minutes stale in an hour).
                 run.snapshot("during");
                 run.note("the runbook's diagnosis during the fault, as the postgres superuser (only it sees every"
-                        + " role's statements):\n\n```\n$ psql -h 127.0.0.1 -U postgres -d " + TestInfrastructure.databaseName()
-                        + " -c \"" + SLOW_STATEMENTS + "\"\n" + Shell.run("psql", "-h", "127.0.0.1", "-U", "postgres",
-                        "-d", TestInfrastructure.databaseName(), "-c", SLOW_STATEMENTS) + "```");
+                        + " role's statements):\n\n" + psqlTranscript(SLOW_STATEMENTS));
             }
         } finally {
             PipelineState.execute("DROP TRIGGER IF EXISTS drill_slow ON reviews");
@@ -158,13 +156,10 @@ public final class Drills {
                     if (!"1".equals(ready)) {
                         run.fail("the consumer reported a dependency down during a lock: this drill is about a stall with readiness up");
                     }
-                    run.note("the runbook's diagnosis during the fault, as the postgres superuser:\n\n```\n$ psql -h 127.0.0.1"
-                            + " -U postgres -d " + TestInfrastructure.databaseName() + " -c \"" + BLOCKING_SESSIONS + "\"\n"
-                            + Shell.run("psql", "-h", "127.0.0.1", "-U", "postgres", "-d", TestInfrastructure.databaseName(),
-                                    "-c", BLOCKING_SESSIONS) + "```");
-                    Shell.run("psql", "-h", "127.0.0.1", "-U", "postgres", "-d", TestInfrastructure.databaseName(), "-c",
-                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid IN"
-                                    + " (SELECT unnest(pg_blocking_pids(pid)) FROM pg_stat_activity)");
+                    run.note("the runbook's diagnosis during the fault, as the postgres superuser:\n\n"
+                            + psqlTranscript(BLOCKING_SESSIONS));
+                    psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid IN"
+                            + " (SELECT unnest(pg_blocking_pids(pid)) FROM pg_stat_activity)");
                     run.mark("mitigation applied: the blocking session terminated (pg_terminate_backend)");
                 }
             } finally {
@@ -205,9 +200,7 @@ public final class Drills {
             run.snapshot("after");
         }
         run.drainAndCheckLedger();
-        run.note("the runbook's first query, after the drill:\n\n```\n$ psql -h 127.0.0.1 -U postgres -d "
-                + TestInfrastructure.databaseName() + " -c \"" + DEAD_LETTERS_BY_REASON + "\"\n" + Shell.run("psql", "-h",
-                "127.0.0.1", "-U", "postgres", "-d", TestInfrastructure.databaseName(), "-c", DEAD_LETTERS_BY_REASON) + "```");
+        run.note("the runbook's first query, after the drill:\n\n" + psqlTranscript(DEAD_LETTERS_BY_REASON));
     }
 
     static void consumerCrash(DrillRun run) {
@@ -284,6 +277,17 @@ public final class Drills {
             run.fail("Prometheus could not scrape the consumer during the DLQ outage (min up " + minUp + ")");
         }
         run.drainAndCheckLedger();
+    }
+
+    /** Runs a statement with psql as the postgres superuser, as a runbook does; returns what psql printed. */
+    static String psql(String sql) {
+        return Shell.run("psql", "-h", "127.0.0.1", "-U", "postgres", "-d", TestInfrastructure.databaseName(), "-c", sql);
+    }
+
+    /** A runbook's psql command and its output, as a Markdown block for a drill report's notes. */
+    static String psqlTranscript(String sql) {
+        return "```\n$ psql -h 127.0.0.1 -U postgres -d " + TestInfrastructure.databaseName() + " -c \"" + sql + "\"\n"
+                + psql(sql) + "```";
     }
 
     /** Runs a command and returns what it printed (the drills quote their diagnosis commands' output). */
