@@ -37,6 +37,21 @@ public final class Drill {
             System.exit(2);
             return;
         }
+        // With KAFKA_BROKERS, the broker is the user's: no drill stops it.
+        if (Boolean.getBoolean("drill.external.broker")) {
+            if (names.get(0).equals("broker-restart")) {
+                System.err.println("broker-restart stops and starts the broker bin/infra runs; with KAFKA_BROKERS the broker"
+                        + " is yours, so this drill does not run against it");
+                System.exit(2);
+            }
+            scenarios = scenarios.stream().filter(scenario -> {
+                boolean ours = !scenario.name().equals("broker-restart");
+                if (!ours) {
+                    System.out.println("skipped: broker-restart (KAFKA_BROKERS: the broker is not bin/infra's to stop)");
+                }
+                return ours;
+            }).toList();
+        }
         Path directory = Path.of(System.getProperty("drill.reports", "drill-reports"));
         List<String> summary = new ArrayList<>();
         boolean allPassed = true;
@@ -64,8 +79,9 @@ public final class Drill {
             } catch (RuntimeException | AssertionError e) {
                 run.fail("drill stopped: " + e);
             }
-            run.checkAlertChain(scenario.alerts());
-            Path report = run.writeReport(directory, scenario.fault(), scenario.mitigation(), scenario.alerts());
+            run.checkAlertChain(scenario.alerts(), scenario.symptoms());
+            Path report = run.writeReport(directory, scenario.fault(), scenario.mitigation(), scenario.alerts(),
+                    scenario.symptoms());
             run.progress("%s; report: %s", run.passed() ? "PASSED" : "FAILED", report.toAbsolutePath());
             return new Result(run.passed(), report.toAbsolutePath());
         }

@@ -14,10 +14,18 @@ import java.util.function.Consumer;
  */
 public final class Drills {
 
-    /** A drill: its name, what it breaks, the runbook's mitigation, the alerts it must see fire and resolve. */
-    public record Scenario(String name, String fault, String mitigation, List<String> alerts, boolean stopsPostgres,
-            Consumer<DrillRun> script) {
+    /**
+     * A drill: its name, what it breaks, the runbook's mitigation, the alerts it must see fire and
+     * resolve, and the symptoms of the same fault that may also reach a receiver (a warning sent
+     * before the page that inhibits it, a dependency's exporter that goes dark with it). Any other
+     * alert delivered fails the drill: it would page someone for nothing.
+     */
+    public record Scenario(String name, String fault, String mitigation, List<String> alerts, List<String> symptoms,
+            boolean stopsPostgres, Consumer<DrillRun> script) {
     }
+
+    /** The lag alerts, which any stall produces. */
+    private static final List<String> LAG = List.of("StreamSREConsumerLagHigh", "StreamSREConsumerLagSecondsHigh");
 
     private Drills() {
     }
@@ -29,12 +37,15 @@ public final class Drills {
                     "raise capacity: restart the consumer without the cap (runbooks/StreamSREConsumerLagSecondsHigh.md,"
                             + " runbooks/StreamSREConsumerLagHigh.md); the warning StreamSREConsumerLagHigh is inhibited"
                             + " by the page about the same topic",
-                    List.of("StreamSREConsumerLagSecondsHigh"), false, Drills::lagClimbing),
+                    List.of("StreamSREConsumerLagSecondsHigh"),
+                    List.of("StreamSREConsumerLagHigh"), false, Drills::lagClimbing),
             new Scenario("slow-db",
                     "a pg_sleep(2) trigger on every INSERT statement into reviews",
                     "find the slow statement in pg_stat_activity and remove its cause: DROP TRIGGER"
                             + " (runbooks/StreamSREConsumerLagSecondsHigh.md, runbooks/StreamSREConsumerLagHigh.md)",
-                    List.of("StreamSREConsumerLagSecondsHigh"), false, Drills::slowDatabase),
+                    List.of("StreamSREConsumerLagSecondsHigh"),
+                    List.of("StreamSREConsumerLagHigh", "StreamSREDatabasePoolSaturated", "StreamSRERetryStorm"), false,
+                    Drills::slowDatabase),
             new Scenario("db-lock",
                     "an operator's LOCK TABLE reviews held open in a transaction under 200 events/s: every write waits,"
                             + " while PostgreSQL answers and the consumer stays ready",
@@ -42,27 +53,36 @@ public final class Drills {
                             + " pg_terminate_backend (runbooks/StreamSREConsumerLagSecondsHigh.md,"
                             + " runbooks/StreamSRECircuitBreakerOpen.md); the writes time out after 30 s, so the"
                             + " breaker opens too and its page inhibits the lag page",
-                    List.of("StreamSREConsumerLagSecondsHigh", "StreamSRECircuitBreakerOpen"), false, Drills::databaseLock),
+                    List.of("StreamSREConsumerLagSecondsHigh", "StreamSRECircuitBreakerOpen"),
+                    List.of("StreamSREConsumerLagHigh", "StreamSREDatabasePoolSaturated", "StreamSRERetryStorm",
+                            "StreamSREPostgreSQLLockWaits", "StreamSREConsumerNoProgress"), false, Drills::databaseLock),
             new Scenario("poison",
                     "a producer sending 20 % poison records (not JSON, rating out of range, missing fields)",
                     "stop the bad producer; clean traffic dilutes the share (runbooks/StreamSREDeadLetterSpike.md)",
-                    List.of("StreamSREDeadLetterSpike"), false, Drills::poison),
+                    List.of("StreamSREDeadLetterSpike"),
+                    List.of(), false, Drills::poison),
             new Scenario("consumer-crash",
                     "kill -9 of the only consumer under 1,000 events/s with 1 % poison and 2 % duplicates",
                     "restart it, as the restart policy does (runbooks/StreamSREConsumerDown.md)",
-                    List.of("StreamSREConsumerDown"), false, Drills::consumerCrash),
+                    List.of("StreamSREConsumerDown"),
+                    LAG, false, Drills::consumerCrash),
             new Scenario("pg-outage",
                     "PostgreSQL stopped (pg_ctlcluster stop -m fast) under 500 events/s",
                     "start PostgreSQL (runbooks/StreamSREConsumerNotReady.md, runbooks/StreamSRECircuitBreakerOpen.md)",
-                    List.of("StreamSREConsumerNotReady", "StreamSRECircuitBreakerOpen"), true, Drills::postgresOutage),
+                    List.of("StreamSREConsumerNotReady", "StreamSRECircuitBreakerOpen"),
+                    List.of("StreamSREConsumerLagHigh", "StreamSREConsumerLagSecondsHigh", "StreamSREDependencyUnobserved",
+                            "StreamSREConsumerNoProgress", "StreamSRERetryStorm"), true, Drills::postgresOutage),
             new Scenario("broker-restart",
                     "the Kafka broker stopped with a backlog of 20,000 records",
                     "start the broker (runbooks/StreamSREConsumerNotReady.md)",
-                    List.of("StreamSREConsumerNotReady"), false, Drills::brokerRestart),
+                    List.of("StreamSREConsumerNotReady"),
+                    List.of("StreamSREConsumerLagHigh", "StreamSREConsumerLagSecondsHigh", "StreamSREDependencyUnobserved",
+                            "StreamSREConsumerNoProgress", "StreamSREProducerSendErrors"), false, Drills::brokerRestart),
             new Scenario("dlq-down",
                     "the DLQ topic deleted, then 5 % poison at 500 events/s",
                     "recreate the DLQ topic (runbooks/StreamSREDeadLetterQueueUnavailable.md)",
-                    List.of("StreamSREDeadLetterQueueUnavailable"), false, Drills::dlqDown));
+                    List.of("StreamSREDeadLetterQueueUnavailable"),
+                    List.of("StreamSREConsumerLagHigh", "StreamSREConsumerLagSecondsHigh", "StreamSREDeadLettersPendingHigh"), false, Drills::dlqDown));
 
     public static Scenario named(String name) {
         return ALL.stream().filter(scenario -> scenario.name().equals(name)).findFirst()
@@ -111,7 +131,7 @@ public final class Drills {
         run.mark("fault injected: pg_sleep(2) per INSERT statement into reviews");
         try {
             if (run.awaitFiring("StreamSREConsumerLagSecondsHigh", FIRE)) {
-                // The freshness SLO burns too, but a few minutes against six hours of healthy
+                // The freshness SLO burns too, but a few minutes against three days of healthy
                 // history stay under its fast-burn threshold (about 9 minutes stale in an hour).
                 run.snapshot("during");
                 run.note("the runbook's diagnosis during the fault, as the postgres superuser (only it sees every"

@@ -40,14 +40,63 @@ public final class MonitoringStack implements AutoCloseable {
     private final int prometheusPort;
     private final Alertmanager alertmanager;
     private final WebhookReceiver webhook;
+    private final Process postgresExporter;
 
     private MonitoringStack(Path home, Process prometheus, int prometheusPort, Alertmanager alertmanager,
-            WebhookReceiver webhook) {
+            WebhookReceiver webhook, Process postgresExporter) {
         this.home = home;
         this.prometheus = prometheus;
         this.prometheusPort = prometheusPort;
         this.alertmanager = alertmanager;
         this.webhook = webhook;
+        this.postgresExporter = postgresExporter;
+    }
+
+    /** What the dependency alerts read: PostgreSQL's exporter on a database, the broker's JMX agent. */
+    public record Dependencies(String database, int brokerMetricsPort) {
+    }
+
+    /**
+     * As {@link #start(Map, Duration, boolean)}, and also the dependencies' own exporters, scraped
+     * under the job names {@code prometheus/rules/streamsre-dependencies.yml} reads: Debian's
+     * prometheus-postgres-exporter, started here as role streamsre_monitor (bin/infra creates it)
+     * with {@code infra/postgres/exporter-queries.yaml}, as job postgres-exporter; and the JMX
+     * exporter agent bin/infra starts the broker with, as job kafka-broker (when its port is not 0).
+     */
+    public static MonitoringStack start(Map<String, String> targets, Duration maxFor, boolean withAlertmanager,
+            Dependencies dependencies) {
+        Map<String, String> all = new LinkedHashMap<>(targets);
+        int exporterPort = freePort();
+        Process exporter = startPostgresExporter(dependencies.database(), exporterPort);
+        try {
+            all.put("postgres-exporter", "127.0.0.1:" + exporterPort + "/metrics");
+            if (dependencies.brokerMetricsPort() > 0) {
+                all.put("kafka-broker", "127.0.0.1:" + dependencies.brokerMetricsPort() + "/metrics");
+            }
+            return startWith(all, maxFor, withAlertmanager, exporter);
+        } catch (RuntimeException e) {
+            exporter.destroy();
+            throw e;
+        }
+    }
+
+    private static Process startPostgresExporter(String database, int port) {
+        try {
+            ProcessBuilder builder = new ProcessBuilder("prometheus-postgres-exporter",
+                    "--web.listen-address=127.0.0.1:" + port,
+                    "--extend.query-path=" + Path.of("infra/postgres/exporter-queries.yaml").toAbsolutePath())
+                    .redirectErrorStream(true)
+                    .redirectOutput(Files.createTempFile("postgres-exporter", ".log").toFile());
+            builder.environment().put("DATA_SOURCE_NAME",
+                    "postgresql://streamsre_monitor:streamsre_monitor@127.0.0.1:5432/" + database + "?sslmode=disable");
+            Process process = builder.start();
+            PipelineState.await("PostgreSQL exporter ready", Duration.ofSeconds(30),
+                    () -> status(port, "/metrics") == 200);
+            return process;
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot start prometheus-postgres-exporter (Debian's package of that"
+                    + " name; .ci/check-prometheus installs it)", e);
+        }
     }
 
     /**
@@ -58,6 +107,11 @@ public final class MonitoringStack implements AutoCloseable {
      * {@link #webhook()}.
      */
     public static MonitoringStack start(Map<String, String> targets, Duration maxFor, boolean withAlertmanager) {
+        return startWith(targets, maxFor, withAlertmanager, null);
+    }
+
+    private static MonitoringStack startWith(Map<String, String> targets, Duration maxFor, boolean withAlertmanager,
+            Process postgresExporter) {
         try {
             Path home = Files.createTempDirectory("streamsre-monitoring");
             Path rules = Files.createDirectories(home.resolve("rules"));
@@ -95,12 +149,17 @@ public final class MonitoringStack implements AutoCloseable {
                         """.formatted(alertmanager.port()));
             }
             config.append("scrape_configs:\n");
-            targets.forEach((job, target) -> config.append("""
-                      - job_name: %s
-                        metrics_path: /q/metrics
-                        static_configs:
-                          - targets: ["%s"]
-                    """.formatted(job, target)));
+            // A target is host:port (the app's /q/metrics) or host:port/path (an exporter's).
+            targets.forEach((job, target) -> {
+                int slash = target.indexOf('/');
+                config.append("""
+                          - job_name: %s
+                            metrics_path: %s
+                            static_configs:
+                              - targets: ["%s"]
+                        """.formatted(job, slash < 0 ? "/q/metrics" : target.substring(slash),
+                        slash < 0 ? target : target.substring(0, slash)));
+            });
             Files.writeString(home.resolve("prometheus.yml"), config.toString());
             int prometheusPort = freePort();
             // Alerts are resent every 5 s instead of every minute: an alert firing at the first
@@ -110,7 +169,8 @@ public final class MonitoringStack implements AutoCloseable {
                     "--storage.tsdb.path=" + home.resolve("data"), "--web.listen-address=127.0.0.1:" + prometheusPort,
                     "--rules.alert.resend-delay=5s")
                     .redirectErrorStream(true).redirectOutput(home.resolve("prometheus.log").toFile()).start();
-            MonitoringStack stack = new MonitoringStack(home, prometheus, prometheusPort, alertmanager, webhook);
+            MonitoringStack stack = new MonitoringStack(home, prometheus, prometheusPort, alertmanager, webhook,
+                    postgresExporter);
             PipelineState.await("Prometheus ready", Duration.ofSeconds(30), () -> status(prometheusPort, "/-/ready") == 200);
             return stack;
         } catch (IOException e) {
@@ -165,23 +225,28 @@ public final class MonitoringStack implements AutoCloseable {
     }
 
     /**
-     * Six hours of a healthy pipeline's SLI samples (no stale moment, no dead letter of ours, 500
-     * records/s), one a second like the drills' evaluations, written into Prometheus' storage
-     * before it starts ({@code promtool tsdb create-blocks-from openmetrics}). On an empty TSDB the
-     * burn-rate windows hold only the drill's own minutes, so a few seconds of staleness read as
-     * the whole hour burning, and the SLO alerts fired as artifacts of the fresh Prometheus; with
-     * this history their windows mean what they mean in production.
+     * Three days of a healthy pipeline's SLI samples (no stale moment, no dead letter of ours, 500
+     * records/s), written into Prometheus' storage before it starts ({@code promtool tsdb
+     * create-blocks-from openmetrics}): the longest burn-rate window (3 d, the steady-burn tier)
+     * then holds what it holds in production. On an empty TSDB the windows hold only the drill's
+     * own minutes, so a few seconds of staleness read as the whole window burning, and the SLO
+     * alerts fired as artifacts of the fresh Prometheus. The last six hours have a sample a second,
+     * like the drills' evaluations; older ones a sample every 10 s carrying 10 seconds' worth
+     * (the windows sum samples, so the sums are those of a sample a second, in a tenth of the
+     * file).
      */
     static void backfillHealthySloHistory(Path data) throws IOException {
         long now = System.currentTimeMillis() / 1000 - 5;
-        long from = now - Duration.ofHours(6).toSeconds();
+        long dense = now - Duration.ofHours(6).toSeconds();
+        long from = now - Duration.ofDays(3).toSeconds();
         Path file = Files.createTempFile("slo-history", ".om");
         try (var out = Files.newBufferedWriter(file)) {
             for (String metric : List.of("slo:sli_bad:sample", "slo:sli_valid:sample")) {
                 out.write("# TYPE " + metric + " gauge\n");
                 for (String slo : List.of("freshness", "correctness")) {
-                    String value = metric.endsWith("valid:sample") ? (slo.equals("freshness") ? "1" : "500") : "0";
-                    for (long at = from; at < now; at++) {
+                    long perSecond = metric.endsWith("valid:sample") ? (slo.equals("freshness") ? 1 : 500) : 0;
+                    for (long at = from; at < now; at += at < dense ? 10 : 1) {
+                        long value = at < dense ? perSecond * 10 : perSecond;
                         out.write(metric + "{job=\"streamsre-consumer\",slo=\"" + slo + "\"} " + value + " " + at + "\n");
                     }
                 }
@@ -335,6 +400,9 @@ public final class MonitoringStack implements AutoCloseable {
     @Override
     public void close() {
         prometheus.destroy();
+        if (postgresExporter != null) {
+            postgresExporter.destroy();
+        }
         if (alertmanager != null) {
             alertmanager.close();
             webhook.close();

@@ -129,8 +129,12 @@ class ObservabilityIT {
                 "DURATION", "3m", "POISON_PCT", "2", "DUPLICATE_PCT", "2"));
         int producerPort = producer.httpPort();
         int consumerPort = startConsumer(Map.of("STREAMSRE_CONSUMER_LAG_SAMPLE_INTERVAL", "1s")).httpPort();
+        // With the dependencies' exporters: the PostgreSQL exporter and the broker's JMX agent answer
+        // the dependency alerts and panels, as the app answers its own.
         monitoring = MonitoringStack.start(Map.of("streamsre-consumer", "127.0.0.1:" + consumerPort,
-                "streamsre-producer", "127.0.0.1:" + producerPort), null, false);
+                "streamsre-producer", "127.0.0.1:" + producerPort), null, false,
+                new MonitoringStack.Dependencies(System.getProperty("it.database.name", "streamsre_it"),
+                        Integer.parseInt(System.getProperty("it.kafka.metrics.port"))));
 
         List<String> expressions = new ArrayList<>();
         JsonObject dashboard = new JsonObject(Files.readString(Path.of("grafana/dashboards/streamsre.json")));

@@ -234,6 +234,8 @@ public final class TestInfrastructure {
         // The secured listeners are optional (a drill's broker has none).
         builder.environment().put("KAFKA_SASL_PORT", System.getProperty("it.kafka.sasl.port", ""));
         builder.environment().put("KAFKA_SSL_PORT", System.getProperty("it.kafka.ssl.port", ""));
+        // The broker's JMX exporter agent (0: none), on the port the build reserved for it.
+        builder.environment().put("KAFKA_METRICS_PORT", System.getProperty("it.kafka.metrics.port", "0"));
         builder.environment().put("STREAMSRE_DB", System.getProperty("it.database.name", "streamsre_it"));
         // The build's broker dies with the build (a watchdog); a drill's broker outlives the drill.
         String owner = System.getProperty("it.infra.owner", "parent");

@@ -24,6 +24,7 @@ import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeMount;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
@@ -40,6 +41,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
@@ -374,9 +376,47 @@ class KubernetesManifestsTest {
             Set<String> selectable = new LinkedHashSet<>();
             expressions.stream().filter(e -> "app.kubernetes.io/component".equals(e.get("key")))
                     .forEach(e -> ((List<?>) e.get("values")).forEach(component -> selectable.add("streamsre-" + component)));
-            assertThat(selectable).as(at + ": every job name prometheus/rules select on").containsAll(app.ruleJobs());
+            assertThat(selectable).as(at + ": every job name of the application's that prometheus/rules select on")
+                    .containsAll(app.ruleJobs().stream().filter(job -> job.startsWith("streamsre-")).toList());
             check(manifests, monitor, "scrapes " + String.join(", ", targets) + " at " + app.metricsPath("consumer") + " on port http");
         }
+    }
+
+    /**
+     * k8s/monitoring (applied beside an overlay) scrapes the dependencies' exporters under the job
+     * names the dependency rules read, and the PostgreSQL exporter mounts the generated queries.
+     */
+    @Test
+    void theDependencyExportersAreScrapedWithTheRulesJobNames() {
+        Manifests manifests = Manifests.render(REPOSITORY, "k8s/monitoring");
+        Set<String> jobs = new TreeSet<>();
+        for (GenericKubernetesResource monitor : manifests.objects().stream()
+                .filter(o -> o.getKind().equals("PodMonitor")).map(GenericKubernetesResource.class::cast).toList()) {
+            List<Map<String, Object>> endpoints = monitor.get("spec", "podMetricsEndpoints");
+            for (Map<String, Object> endpoint : endpoints) {
+                for (Object relabeling : (List<?>) endpoint.get("relabelings")) {
+                    Map<?, ?> rule = (Map<?, ?>) relabeling;
+                    if ("job".equals(rule.get("targetLabel"))) {
+                        jobs.add((String) rule.get("replacement"));
+                    }
+                }
+            }
+        }
+        Set<String> dependencyJobs = new TreeSet<>(app.ruleJobs());
+        dependencyJobs.removeIf(job -> job.startsWith("streamsre-"));
+        assertThat(jobs).as("k8s/monitoring's PodMonitors name the jobs prometheus/rules/streamsre-dependencies.yml reads")
+                .isEqualTo(dependencyJobs);
+        Deployment exporter = manifests.all(Deployment.class).stream().filter(d -> d.getMetadata().getName().equals("postgres-exporter"))
+                .findFirst().orElseThrow();
+        PodSpec pod = exporter.getSpec().getTemplate().getSpec();
+        assertThat(pod.getSecurityContext().getRunAsNonRoot()).as("postgres-exporter runAsNonRoot").isTrue();
+        assertThat(pod.getVolumes()).as("postgres-exporter mounts the generated queries ConfigMap")
+                .anyMatch(volume -> volume.getConfigMap() != null
+                        && volume.getConfigMap().getName().equals("streamsre-postgres-exporter-queries"));
+        assertThat(manifests.objects()).as("the ConfigMaps bin/k8s-rules generates from infra/")
+                .extracting(o -> o.getKind() + "/" + o.getMetadata().getName())
+                .contains("ConfigMap/streamsre-postgres-exporter-queries", "ConfigMap/streamsre-kafka-metrics");
+        System.out.println("[k8s] k8s/monitoring: PodMonitors for jobs " + jobs + "; postgres-exporter non-root with the queries");
     }
 
     @Test
