@@ -65,6 +65,8 @@ final class DrillRun implements AutoCloseable {
     private final List<String[]> timeline = new CopyOnWriteArrayList<>();
     private final Map<String, Map<String, String>> snapshots = new LinkedHashMap<>();
     private final Map<String, AlertTimes> alerts = new ConcurrentHashMap<>();
+    /** When the pipeline was first seen recovered after the mitigation (null: not yet). */
+    private volatile Instant recovered;
     private final List<String> failures = new ArrayList<>();
     private final List<String> notes = new ArrayList<>();
     private final Thread watcher;
@@ -185,6 +187,9 @@ final class DrillRun implements AutoCloseable {
     void mark(String what) {
         Instant now = Instant.now();
         timeline.add(new String[] { now.toString(), what });
+        if (what.startsWith("recovered") && recovered == null) {
+            recovered = now;
+        }
         progress("%s", what);
     }
 
@@ -330,7 +335,8 @@ final class DrillRun implements AutoCloseable {
      * The alerting chain end to end, after the drill: the Watchdog reached its receiver, at least
      * one alert the drill expects reached a person (the others may be inhibited by it), and nothing
      * else was delivered but the fault's known symptoms (listed in the report's notes). An alert
-     * outside both lists fails the drill: on call, it would have paged someone for nothing.
+     * outside both lists fails the drill: on call, it would have paged someone for nothing; so does
+     * one first delivered after the recovery.
      */
     void checkAlertChain(List<String> expected, List<String> symptoms) {
         List<WebhookReceiver.Delivery> deliveries = monitoring.webhook().deliveries();
@@ -341,7 +347,16 @@ final class DrillRun implements AutoCloseable {
             fail("none of " + expected + " reached a receiver");
         }
         alerts.forEach((alertName, times) -> {
-            if (times.delivered == null || expected.contains(alertName) || alertName.equals("StreamSREWatchdog")) {
+            if (times.delivered == null || alertName.equals("StreamSREWatchdog")) {
+                return;
+            }
+            // A page first sent after the recovery is a page about a fault already fixed: its cause
+            // stopped inhibiting it too early, or it reads a symptom that outlives the fault.
+            if (recovered != null && times.delivered.isAfter(recovered)) {
+                fail(alertName + " was first delivered at " + clock(times.delivered) + ", after the recovery at "
+                        + clock(recovered));
+            }
+            if (expected.contains(alertName)) {
                 return;
             }
             String delivery = alertName + " to receiver " + times.receiver + " at " + clock(times.delivered);

@@ -45,6 +45,10 @@ class AlertRoutingIT {
                     // (with equal: [topic] alone, a missing label on both sides matched).
                     .add(alert("StreamSRECircuitBreakerOpen", "critical", "notopic", null))
                     .add(alert("StreamSREDeadLetterSpike", "warning", "notopic", null))
+                    // The breaker is also why the pool's connections are held: silenced. The exporter's
+                    // view of PostgreSQL is another job's and stays delivered.
+                    .add(alert("StreamSREDatabasePoolSaturated", "warning", "notopic", null).put("instance", "c1:8080"))
+                    .add(alert("StreamSREDependencyUnobserved", "warning", "notopic", null).put("job", "postgres-exporter"))
                     // A page about a topic silences the warning about the same topic, not another topic's.
                     .add(alert("StreamSREConsumerLagSecondsHigh", "critical", "topics", "events.main"))
                     .add(alert("StreamSREConsumerLagHigh", "warning", "topics", "events.main"))
@@ -62,6 +66,7 @@ class AlertRoutingIT {
             expected.put("StreamSREConsumerNotReady/other/-", "critical");
             expected.put("StreamSRECircuitBreakerOpen/notopic/-", "critical");
             expected.put("StreamSREDeadLetterSpike/notopic/-", "warning");
+            expected.put("StreamSREDependencyUnobserved/notopic/-", "warning");
             expected.put("StreamSREConsumerLagSecondsHigh/topics/events.main", "critical");
             expected.put("StreamSREConsumerLagHigh/topics/events.other", "warning");
             expected.put("StreamSREKafkaTransactionHoldsPartition/txn/events.main", "critical");
@@ -73,6 +78,7 @@ class AlertRoutingIT {
             assertThat(inhibited(alertmanager.port())).containsExactlyInAnyOrder(
                     "StreamSREConsumerNotReady/down/-",
                     "StreamSREConsumerLagSecondsHigh/down/events.main",
+                    "StreamSREDatabasePoolSaturated/notopic/-",
                     "StreamSREConsumerLagHigh/topics/events.main",
                     "StreamSREConsumerLagSecondsHigh/txn/events.main");
         }
