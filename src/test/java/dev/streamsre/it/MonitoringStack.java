@@ -90,8 +90,13 @@ public final class MonitoringStack implements AutoCloseable {
             builder.environment().put("DATA_SOURCE_NAME",
                     "postgresql://streamsre_monitor:streamsre_monitor@127.0.0.1:5432/" + database + "?sslmode=disable");
             Process process = builder.start();
-            PipelineState.await("PostgreSQL exporter ready", Duration.ofSeconds(30),
-                    () -> status(port, "/metrics") == 200);
+            try {
+                PipelineState.await("PostgreSQL exporter ready", Duration.ofSeconds(30),
+                        () -> status(port, "/metrics") == 200);
+            } catch (RuntimeException | AssertionError e) {
+                process.destroy(); // an exporter that never answered must not outlive the test
+                throw e;
+            }
             return process;
         } catch (IOException e) {
             throw new IllegalStateException("cannot start prometheus-postgres-exporter (Debian's package of that"
