@@ -36,13 +36,25 @@ public interface ConsumerSettings {
             String> groupInstanceId();
 
     /**
-     * Records written at once across all consumer threads: each of the connector's
-     * {@code concurrency} consumers takes batches of {@code max-inflight / concurrency} records
-     * ({@code max.poll.records}). Env: {@code MAX_INFLIGHT}.
+     * Records the consumer holds and has not settled (being written, or read ahead and waiting for
+     * their turn), across all its Kafka consumers. Each of the connector's {@code concurrency}
+     * consumers takes batches of {@code max-inflight / (2 x concurrency)} records
+     * ({@code max.poll.records}): one batch being written and the next one ready. Env: {@code MAX_INFLIGHT}.
      */
     @Min(value = 1, message = "must be at least 1, got ${validatedValue}")
-    @WithDefault("2000")
+    @WithDefault("4000")
     int maxInflight();
+
+    /**
+     * Transactions the consumer runs at once, whatever the partitions its Kafka consumers hold: a
+     * batch's records are written on up to this many connections, each key's events in offset order
+     * (dev.streamsre.consumer.KeyOrderedWriteScheduler). The database pool has two connections more,
+     * for the dead-letter recorder and the probes. Env: {@code STREAMSRE_CONSUMER_WRITE_CONCURRENCY}.
+     */
+    @Min(value = 1, message = "must be at least 1, got ${validatedValue}")
+    @Max(value = 64, message = "must be at most 64 (each is a database connection), got ${validatedValue}")
+    @WithDefault("2")
+    int writeConcurrency();
 
     /** Record values larger than this go to the DLQ as {@code oversize}. */
     @Min(value = 1, message = "must be positive, got ${validatedValue}")

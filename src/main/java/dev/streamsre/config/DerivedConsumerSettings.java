@@ -16,7 +16,8 @@ import java.util.List;
  * property):
  * <ul>
  * <li>the connector's batch size: each of the channel's {@code concurrency} consumers polls at most
- * {@code streamsre.consumer.max-inflight / concurrency} records ({@code max.poll.records});</li>
+ * {@code streamsre.consumer.max-inflight / (2 x concurrency)} records ({@code max.poll.records}), so
+ * that each can hold a batch being written and the next one, read ahead, within max-inflight;</li>
  * <li>the database connections' {@code statement_timeout}: {@code streamsre.consumer.statement-timeout},
  * a duration like every other setting ({@code 2m}), passed as milliseconds, the one form
  * PostgreSQL always parses (it has no unit {@code m}; a value it cannot parse fails every
@@ -33,8 +34,10 @@ import java.util.List;
 public final class DerivedConsumerSettings implements ConfigSourceInterceptor {
 
     static final String CHANNEL = "mp.messaging.incoming." + Channels.EVENTS_IN + ".";
-    static final String MAX_POLL_RECORDS = CHANNEL + "max.poll.records";
+    public static final String MAX_POLL_RECORDS = CHANNEL + "max.poll.records";
     static final String MAX_INFLIGHT = "streamsre.consumer.max-inflight";
+    /** A batch being written and the next one waiting for its turn: PostgreSQL never waits for a poll. */
+    static final int BATCHES_HELD_PER_CONSUMER = 2;
     static final String STATEMENT_TIMEOUT_PROPERTY = "quarkus.datasource.reactive.additional-properties.statement_timeout";
     static final String STATEMENT_TIMEOUT = "streamsre.consumer.statement-timeout";
     /** ConsumerSettings' default, for when nothing sets the setting (an interceptor sees no mapping defaults). */
@@ -58,9 +61,9 @@ public final class DerivedConsumerSettings implements ConfigSourceInterceptor {
         }
         ConfigValue concurrency = context.proceed(CHANNEL + "concurrency");
         int consumers = concurrency == null || concurrency.getValue() == null ? 1 : parse(concurrency.getValue(), 1);
-        int batch = Math.max(1, parse(inflight.getValue(), 1) / Math.max(1, consumers));
+        int batch = Math.max(1, parse(inflight.getValue(), 1) / (BATCHES_HELD_PER_CONSUMER * Math.max(1, consumers)));
         return ConfigValue.builder().withName(name).withValue(Integer.toString(batch))
-                .withConfigSourceName("derived: " + MAX_INFLIGHT + " / concurrency").build();
+                .withConfigSourceName("derived: " + MAX_INFLIGHT + " / (2 x concurrency)").build();
     }
 
     /** The statement timeout in milliseconds, or nothing when our setting does not parse as a duration. */

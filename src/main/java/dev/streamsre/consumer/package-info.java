@@ -3,11 +3,15 @@
  * the order a record meets it:
  * <ol>
  *   <li>{@link dev.streamsre.consumer.EventConsumer}: takes a batch from the connector, waits for the
- *       rate limit, runs the stages below one after the other;</li>
+ *       rate limit and for room under max-inflight ({@link dev.streamsre.consumer.InflightRecords}),
+ *       runs the stages below;</li>
  *   <li>{@link dev.streamsre.consumer.BatchRecord}: the one object per record that every stage
  *       reads and settles (to write, landed, duplicate, dead letter);</li>
  *   <li>{@link dev.streamsre.consumer.BatchTriage}: decodes the bytes; poison gets its
  *       {@link dev.streamsre.consumer.Poison} reason before anything touches the database;</li>
+ *   <li>{@link dev.streamsre.consumer.KeyOrderedWriteScheduler}: starts the batch's write once every
+ *       unfinished write holding one of its keys has committed, on up to write-concurrency
+ *       connections;</li>
  *   <li>{@link dev.streamsre.consumer.IsolatingWriter}: writes the valid events and, when the
  *       database refuses a batch, finds the records at fault by halving it;</li>
  *   <li>{@link dev.streamsre.consumer.ReviewSink}: one transaction (ledger and reviews) with

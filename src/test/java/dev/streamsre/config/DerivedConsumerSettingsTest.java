@@ -21,7 +21,7 @@ class DerivedConsumerSettingsTest {
 
     @Test
     void eachConsumerPollsItsShareOfMaxInflight() {
-        SmallRyeConfig config = config(Map.of(DerivedConsumerSettings.MAX_INFLIGHT, "2000",
+        SmallRyeConfig config = config(Map.of(DerivedConsumerSettings.MAX_INFLIGHT, "4000",
                 DerivedConsumerSettings.CHANNEL + "concurrency", "2"));
 
         assertThat(config.getValue(DerivedConsumerSettings.MAX_POLL_RECORDS, Integer.class)).isEqualTo(1000);
@@ -32,11 +32,11 @@ class DerivedConsumerSettingsTest {
     @Test
     void theShareFollowsBothSettingsWhereverTheyCameFrom() {
         assertThat(config(Map.of(DerivedConsumerSettings.MAX_INFLIGHT, "64", DerivedConsumerSettings.CHANNEL + "concurrency", "3"))
-                .getValue(DerivedConsumerSettings.MAX_POLL_RECORDS, Integer.class)).isEqualTo(21);
+                .getValue(DerivedConsumerSettings.MAX_POLL_RECORDS, Integer.class)).isEqualTo(10);
         assertThat(config(Map.of(DerivedConsumerSettings.MAX_INFLIGHT, "1", DerivedConsumerSettings.CHANNEL + "concurrency", "4"))
                 .getValue(DerivedConsumerSettings.MAX_POLL_RECORDS, Integer.class)).as("never 0").isEqualTo(1);
         assertThat(config(Map.of(DerivedConsumerSettings.MAX_INFLIGHT, "100"))
-                .getValue(DerivedConsumerSettings.MAX_POLL_RECORDS, Integer.class)).as("one consumer").isEqualTo(100);
+                .getValue(DerivedConsumerSettings.MAX_POLL_RECORDS, Integer.class)).as("one consumer").isEqualTo(50);
     }
 
     @Test
