@@ -42,7 +42,7 @@ public interface ConsumerSettings {
      * ({@code max.poll.records}): one batch being written and the next one ready. Env: {@code MAX_INFLIGHT}.
      */
     @Min(value = 1, message = "must be at least 1, got ${validatedValue}")
-    @WithDefault("4000")
+    @WithDefault("2000")
     int maxInflight();
 
     /**
