@@ -2,7 +2,7 @@
 # script of this repository; the scripts say what they do in their first lines.
 DRILLS := lag-climbing slow-db db-lock poison consumer-crash pg-outage broker-restart dlq-down
 
-.PHONY: up down status demo test native native-test drill-all $(addprefix drill-,$(DRILLS)) compose-up compose-down
+.PHONY: up down status demo audit test native native-test drill-all $(addprefix drill-,$(DRILLS)) compose-up compose-down
 
 up:            ## local broker + PostgreSQL roles and database (no Docker needed)
 	bin/infra up
@@ -15,6 +15,9 @@ status:
 
 demo:          ## the whole pipeline on a fresh clone, in one command
 	bin/demo
+
+audit:         ## prove every offset the local consumer group committed accounted for (exit 0/1, report)
+	QUARKUS_PROFILE=audit java -jar target/quarkus-app/quarkus-run.jar
 
 test:          ## every test, preparing the machine first (the README's test command)
 	./mvnw verify

@@ -11,6 +11,8 @@ public enum Mode {
     CONSUMER,
     /** Chosen DLQ entries back onto the main topic, then exit. */
     REPLAY,
+    /** Prove every offset the consumer group committed accounted for in PostgreSQL, print the report, then exit 0 or 1. */
+    AUDIT,
     /**
      * Brings the schema to this build's migrations, with the migration role, then exit: the only
      * mode that runs DDL, so the consumer and replay need no more than DML on their tables.

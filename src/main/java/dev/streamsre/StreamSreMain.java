@@ -1,5 +1,6 @@
 package dev.streamsre;
 
+import dev.streamsre.audit.AuditMode;
 import dev.streamsre.config.StreamSreConfig;
 import dev.streamsre.producer.LoadProducer;
 import dev.streamsre.replay.DlqReplayer;
@@ -10,7 +11,7 @@ import jakarta.enterprise.inject.Instance;
 import sun.misc.Signal;
 
 /**
- * Entry point: runs the mode selected by the active Quarkus profile. Producer and replay are jobs
+ * Entry point: runs the mode selected by the active Quarkus profile. Producer, replay, migrate and audit are jobs
  * that exit with a status code; the consumer is a service that runs until SIGTERM.
  */
 @QuarkusMain
@@ -20,13 +21,15 @@ public class StreamSreMain implements QuarkusApplication {
     private final Instance<LoadProducer> loadProducer;
     private final Instance<DlqReplayer> replayer;
     private final Instance<SchemaMigration> migration;
+    private final Instance<AuditMode> audit;
 
     StreamSreMain(StreamSreConfig settings, Instance<LoadProducer> loadProducer,
-            Instance<DlqReplayer> replayer, Instance<SchemaMigration> migration) {
+            Instance<DlqReplayer> replayer, Instance<SchemaMigration> migration, Instance<AuditMode> audit) {
         this.mode = settings.mode();
         this.loadProducer = loadProducer;
         this.replayer = replayer;
         this.migration = migration;
+        this.audit = audit;
     }
 
     /**
@@ -49,6 +52,7 @@ public class StreamSreMain implements QuarkusApplication {
             }
             case REPLAY -> replayer.get().run();
             case MIGRATE -> migration.get().run();
+            case AUDIT -> audit.get().run();
         };
     }
 }

@@ -76,6 +76,7 @@ final class DrillRun implements AutoCloseable {
     /** When the drill was armed: deliveries before it are the setup's, not the drill's. */
     private volatile Instant armedAt = Instant.MAX;
     private Ledger ledger;
+    private Pipeline.Audit audit;
     private AppProcess consumer;
     private AppProcess producer;
     private final List<AppProcess> producers = new ArrayList<>();
@@ -482,6 +483,13 @@ final class DrillRun implements AutoCloseable {
             fail("ledger check: lost " + ledger.lost() + ", doubled " + ledger.doubled()
                     + (exact == null ? "" : ", " + exact));
         }
+        // The same proof from the application's own receipts, offset by offset (audit mode).
+        audit = pipeline.audit(Map.of());
+        mark(String.format("audit: exit %d in %.1f s, %s", audit.exitCode(), audit.seconds(),
+                audit.report().lines().reduce((first, second) -> second).orElse("no report")));
+        if (audit.exitCode() != 0) {
+            fail("audit: exit " + audit.exitCode() + ", records unaccounted for (see the report)");
+        }
     }
 
     boolean passed() {
@@ -550,6 +558,13 @@ final class DrillRun implements AutoCloseable {
                     ledger.produced(), ledger.landed(), ledger.duplicates(), ledger.deadLetters(),
                     ledger.produced() == ledger.landed() + ledger.duplicates() + ledger.deadLetters() ? "holds" : "DOES NOT HOLD",
                     ledger.exactCheck() == null ? "passed" : "FAILED: " + ledger.exactCheck()));
+        }
+        md.append("\n## Audit\n\n");
+        if (audit == null) {
+            md.append("Not run (the drill stopped before).\n");
+        } else {
+            md.append(String.format("`QUARKUS_PROFILE=audit`, exit %d, %.1f s:%n%n```%n%s```%n", audit.exitCode(),
+                    audit.seconds(), audit.report()));
         }
         if (!notes.isEmpty()) {
             md.append("\n## Notes\n\n");

@@ -56,6 +56,14 @@ public interface ConsumerSettings {
     @WithDefault("2")
     int writeConcurrency();
 
+    /**
+     * Whether each write records its batch's receipts (dev.streamsre.consumer.PartitionReceipt),
+     * which the reconciler needs to prove every offset accounted for. Off only to measure what
+     * they cost (bin/benchmark): the audit then reports every offset read as unaccounted.
+     */
+    @WithDefault("true")
+    boolean receipts();
+
     /** Record values larger than this go to the DLQ as {@code oversize}. */
     @Min(value = 1, message = "must be positive, got ${validatedValue}")
     @WithDefault("262144")

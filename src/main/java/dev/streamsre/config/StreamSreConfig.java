@@ -40,4 +40,7 @@ public interface StreamSreConfig {
 
     /** Replay mode: which dead letters a run republishes, and how. */
     ReplaySettings replay();
+
+    /** The reconciler, in consumer mode (on a schedule) and audit mode (once). */
+    AuditSettings audit();
 }

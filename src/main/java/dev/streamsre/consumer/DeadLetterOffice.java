@@ -170,7 +170,12 @@ public class DeadLetterOffice {
 
     /** Whether a record was replayed from a DLQ entry (its replay header names one). */
     static boolean isReplay(BatchRecord record) {
-        return record.kafkaRecord() != null && replayOf(record.kafkaRecord()) != null;
+        return replayedEntry(record) != null;
+    }
+
+    /** The DLQ entry a record's replay header names (a claim, checked where it matters), else null. */
+    static Long replayedEntry(BatchRecord record) {
+        return record.kafkaRecord() == null ? null : DeadLetterHeaders.replayedEntry(record.kafkaRecord().getHeaders());
     }
 
     /** The DLQ entry a record was replayed from, if its replay headers say so, else null. */

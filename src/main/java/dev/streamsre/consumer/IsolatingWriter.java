@@ -51,26 +51,37 @@ public class IsolatingWriter {
     private final WriteRefusal refusal;
     private final PipelineMetrics metrics;
     private final int maxAttempts;
+    /** Whether writes record receipts ({@code streamsre.consumer.receipts}). */
+    private final boolean receipts;
 
     @Inject
     IsolatingWriter(ReviewSink sink, WriteRefusal refusal, PipelineMetrics metrics, StreamSreConfig settings) {
-        this(sink, refusal, metrics, settings.consumer().maxAttempts());
+        this(sink, refusal, metrics, settings.consumer().maxAttempts(), settings.consumer().receipts());
     }
 
-    IsolatingWriter(ReviewSink sink, WriteRefusal refusal, PipelineMetrics metrics, int maxAttempts) {
+    IsolatingWriter(ReviewSink sink, WriteRefusal refusal, PipelineMetrics metrics, int maxAttempts, boolean receipts) {
         this.sink = sink;
         this.refusal = refusal;
         this.metrics = metrics;
         this.maxAttempts = maxAttempts;
+        this.receipts = receipts;
     }
 
     /**
-     * Writes the batch's records that are still to write, and settles each: landed, duplicate, or
-     * dead-lettered. Fails only once shutdown stopped the retries (a transient failure, an outage,
-     * or a record whose retries were cut short); the caller then leaves the batch uncommitted for
-     * the next owner.
+     * Writes the batch's records that are still to write, settles each (landed, duplicate, or
+     * dead-lettered), and records the batch's receipts. Fails only once shutdown stopped the retries
+     * (a transient failure, an outage, or a record whose retries were cut short); the caller then
+     * leaves the batch uncommitted for the next owner.
+     *
+     * <p>The receipts ride in the batch's own transaction. When a record has to be isolated, the
+     * halves are written without them and the receipts follow in a transaction of their own once
+     * every record is settled: a crash in between leaves landed rows that the redelivered range's
+     * receipt counts as duplicates, still accounted for by their ledger rows.
+     *
+     * @param batch every record of the batch, whatever its fate so far
      */
     public Uni<Void> write(List<BatchRecord> batch) {
+        List<BatchRecord> receiptOf = receipts ? batch : List.of();
         List<BatchRecord> records = new ArrayList<>(batch.size());
         for (BatchRecord record : batch) {
             if (record.toWrite()) {
@@ -78,26 +89,48 @@ public class IsolatingWriter {
             }
         }
         if (records.isEmpty()) {
-            return Uni.createFrom().voidItem();
+            return recordReceipts(receiptOf);
         }
         AtomicInteger transactions = new AtomicInteger();
-        return write(records, 1, transactions).invoke(() -> {
+        return write(records, 1, transactions, receiptOf).call(() -> {
             refusal.accepted();
-            if (transactions.get() > 1) {
-                long refused = records.stream().filter(record -> record.fate() == BatchRecord.Fate.DEAD_LETTER).count();
-                LOG.infof("isolated %d refused record(s) of a batch of %d in %d transactions", refused, records.size(),
-                        transactions.get());
+            if (transactions.get() == 1) {
+                return Uni.createFrom().voidItem();
             }
+            long refused = records.stream().filter(record -> record.fate() == BatchRecord.Fate.DEAD_LETTER).count();
+            LOG.infof("isolated %d refused record(s) of a batch of %d in %d transactions", refused, records.size(),
+                    transactions.get());
+            return recordReceipts(receiptOf);
         });
     }
 
-    /** @param attempts how many writes, this one included, each of these records has been part of */
-    private Uni<Void> write(List<BatchRecord> records, int attempts, AtomicInteger transactions) {
+    /**
+     * The receipts of a batch whose records are all settled, in a transaction of their own. Nothing
+     * in a receipt comes from a record's bytes, so a refusal is the database's (a privilege revoked,
+     * a read-only replica): an outage, retried with backoff until it lands or shutdown begins.
+     */
+    private Uni<Void> recordReceipts(List<BatchRecord> receiptOf) {
+        if (receiptOf.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        return sink.write(List.of(), receiptOf)
+                .onFailure(RefusedByDatabaseException.class).invoke(refusal::refused)
+                .onFailure(failure -> !ShutdownSignal.isStopping())
+                .retry().withBackOff(OUTAGE_BACKOFF, OUTAGE_MAX_BACKOFF).indefinitely()
+                .invoke(refusal::accepted);
+    }
+
+    /**
+     * @param attempts how many writes, this one included, each of these records has been part of
+     * @param receiptOf the batch whose receipts the first transaction records, if it commits
+     */
+    private Uni<Void> write(List<BatchRecord> records, int attempts, AtomicInteger transactions, List<BatchRecord> receiptOf) {
         return Uni.createFrom().deferred(() -> {
             if (transactions.getAndIncrement() > 0) {
                 metrics.isolationWrite();
+                return sink.write(records, List.of());
             }
-            return sink.write(records);
+            return sink.write(records, receiptOf);
         })
                 .onFailure(RefusedByDatabaseException.class).recoverWithUni(refused -> records.size() == 1
                         ? alone(records.get(0), refused, attempts, transactions)
@@ -106,8 +139,8 @@ public class IsolatingWriter {
 
     private Uni<Void> split(List<BatchRecord> records, int attempts, AtomicInteger transactions) {
         int half = records.size() / 2;
-        return write(records.subList(0, half), attempts + 1, transactions)
-                .chain(() -> write(records.subList(half, records.size()), attempts + 1, transactions));
+        return write(records.subList(0, half), attempts + 1, transactions, List.of())
+                .chain(() -> write(records.subList(half, records.size()), attempts + 1, transactions, List.of()));
     }
 
     /**
@@ -129,7 +162,7 @@ public class IsolatingWriter {
             writtenAlone.incrementAndGet();
             transactions.incrementAndGet();
             metrics.isolationWrite();
-            return sink.write(List.of(record));
+            return sink.write(List.of(record), List.of());
         });
         return writeAlone
                 // Unknown: at least one try alone, more until the record has been part of max-attempts writes.
@@ -163,7 +196,7 @@ public class IsolatingWriter {
         return probe(failure).chain(() -> {
             transactions.incrementAndGet();
             metrics.isolationWrite();
-            return sink.write(List.of(record));
+            return sink.write(List.of(record), List.of());
         }).onFailure(RefusedByDatabaseException.class).recoverWithUni(again -> probe(again).invoke(() -> {
             refusal.accepted();
             record.deadLetter(poison(record, again, attempts + 1));

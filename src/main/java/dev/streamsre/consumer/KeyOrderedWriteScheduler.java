@@ -48,7 +48,8 @@ final class KeyOrderedWriteScheduler {
 
     /**
      * @param concurrency writes (transactions) run at once, at most
-     * @param writer writes a list of records and settles each; fails only when the records are to be
+     * @param writer writes a batch's records still to write, settles each and records the batch's
+     *               receipts; fails only when the records are to be
      *               left for redelivery
      */
     KeyOrderedWriteScheduler(int concurrency, Function<List<BatchRecord>, Uni<Void>> writer) {
@@ -60,9 +61,11 @@ final class KeyOrderedWriteScheduler {
     }
 
     /**
-     * Schedules the write of one batch's records that are still to write ({@link BatchRecord#toWrite()}).
-     * Batches must be scheduled in the order their records were read; the scheduling itself is
-     * immediate. The result completes when the write has ended.
+     * Schedules the write of one batch. Its records still to write ({@link BatchRecord#toWrite()})
+     * decide whom it waits for; the writer gets the whole batch, whose receipts it records (a batch
+     * with nothing to write has no key, and waits for no one). Batches must be scheduled in the
+     * order their records were read; the scheduling itself is immediate. The result completes when
+     * the write has ended.
      */
     Uni<Void> schedule(List<BatchRecord> records) {
         List<BatchRecord> toWrite = new ArrayList<>(records.size());
@@ -71,10 +74,7 @@ final class KeyOrderedWriteScheduler {
                 toWrite.add(record);
             }
         }
-        if (toWrite.isEmpty()) {
-            return Uni.createFrom().voidItem();
-        }
-        Write write = new Write(toWrite);
+        Write write = new Write(records, toWrite);
         List<Write> toStart;
         List<Write> ended = new ArrayList<>(1);
         synchronized (this) {
@@ -120,7 +120,7 @@ final class KeyOrderedWriteScheduler {
 
     private void start(List<Write> writes) {
         for (Write write : writes) {
-            Uni.createFrom().deferred(() -> writer.apply(write.records))
+            Uni.createFrom().deferred(() -> writer.apply(write.batch))
                     .subscribe().with(done -> ended(write, null), failure -> ended(write, failure));
         }
     }
@@ -131,7 +131,7 @@ final class KeyOrderedWriteScheduler {
         synchronized (this) {
             running--;
             if (failure == null) {
-                for (BatchRecord record : write.records) {
+                for (BatchRecord record : write.keyed) {
                     lastWriteOfKey.remove(key(record), write);
                 }
                 for (Write successor : write.successors) {
@@ -173,14 +173,18 @@ final class KeyOrderedWriteScheduler {
 
     /** One batch's transaction, the writes waiting for it, and how many it still waits for. */
     private static final class Write {
-        final List<BatchRecord> records;
+        /** Every record of the batch, for the writer. */
+        final List<BatchRecord> batch;
+        /** Those still to write: their keys order this write. */
+        final List<BatchRecord> keyed;
         final List<Write> successors = new ArrayList<>(1);
         final CompletableFuture<Void> completion = new CompletableFuture<>();
         int unfinishedPredecessors;
         Throwable failure;
 
-        Write(List<BatchRecord> records) {
-            this.records = records;
+        Write(List<BatchRecord> batch, List<BatchRecord> keyed) {
+            this.batch = batch;
+            this.keyed = keyed;
         }
 
         /** Completes the batch's result, outside the lock: what follows runs in the caller's thread. */

@@ -34,6 +34,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.eclipse.microprofile.faulttolerance.CircuitBreaker;
 import org.eclipse.microprofile.faulttolerance.Retry;
@@ -88,7 +89,12 @@ public class ReviewSink {
             SELECT r.event_id FROM unnest($1::text[], $2::uuid[]) AS c(review_id, event_id)
             JOIN reviews r ON r.review_id = c.review_id AND r.event_id = c.event_id""";
 
-    /** Conflicting events leave the ledger again: their end is the DLQ, not "processed". */
+    /**
+     * Conflicting events leave the ledger again: their end is the DLQ, not "processed". (A
+     * redelivery the pruned ledger forgot keeps the row it just wrote back: its review is there.)
+     * So a ledger row always means "this event's review is in reviews", which the receipts and the
+     * reconciler count on.
+     */
     static final String FORGET_CONFLICTS = "DELETE FROM processed_events WHERE event_id = ANY($1::uuid[])";
 
     /** Key and review_id prefix of the probe write; it is rolled back, so no reader ever sees it. */
@@ -104,6 +110,7 @@ public class ReviewSink {
     private volatile Pool pool;
     private final Timer insertBatchTimer;
     private final Timer resolveConflictsTimer;
+    private final Timer receiptsTimer;
 
     @Inject
     ReviewSink(Instance<Pool> pools, PipelineMetrics metrics) {
@@ -119,6 +126,7 @@ public class ReviewSink {
         this.pools = pools;
         this.insertBatchTimer = metrics.query("insert_batch");
         this.resolveConflictsTimer = metrics.query("resolve_conflicts");
+        this.receiptsTimer = metrics.query("insert_receipts");
     }
 
     private Pool pool() {
@@ -134,6 +142,10 @@ public class ReviewSink {
      * Writes the events in one transaction and says, per event (same order), what happened.
      * Events must have distinct event ids; the caller removes in-batch repeats first.
      * Fails as a whole (nothing committed) when the database fails.
+     *
+     * <p>With {@code receiptOf} (the whole batch these events came from, every record settled but
+     * these), the same transaction records the batch's {@link PartitionReceipt}s, built with the
+     * fates it is committing; empty: no receipt (an isolation round's partial write).
      *
      * <p>Transient failures (connection lost, statement timeout, serialization failure, too many
      * connections...) are retried without limit, with exponential backoff and jitter (100 ms doubling
@@ -156,12 +168,18 @@ public class ReviewSink {
             skipOn = RefusedByDatabaseException.class)
     @CircuitBreakerName(CIRCUIT)
     @AsynchronousNonBlocking
-    public Uni<Void> write(List<BatchRecord> records) {
-        if (records.isEmpty()) {
+    public Uni<Void> write(List<BatchRecord> records, List<BatchRecord> receiptOf) {
+        if (records.isEmpty() && receiptOf.isEmpty()) {
             return Uni.createFrom().voidItem();
         }
+        if (records.isEmpty()) {
+            return pool().withTransaction(connection -> insertReceipts(connection, receiptOf, BatchRecord::fate))
+                    .onFailure(failure -> !FailureClassifier.isTransient(failure)).transform(RefusedByDatabaseException::new)
+                    .replaceWithVoid();
+        }
         return pool().withTransaction(connection -> insertBatch(connection, records)
-                .chain(batch -> resolveNotLanded(connection, records, batch)))
+                .chain(batch -> resolveNotLanded(connection, records, batch))
+                .call(settled -> insertReceipts(connection, receiptOf, record -> settled.fateOf(record))))
                 // Settled only once the transaction committed: a retried or refused write settles nothing.
                 .invoke(notLanded -> settle(records, notLanded))
                 .onFailure(failure -> !FailureClassifier.isTransient(failure)).transform(RefusedByDatabaseException::new)
@@ -265,18 +283,26 @@ public class ReviewSink {
         });
     }
 
+    /** The batch's receipts, one row per partition, in the caller's transaction (nothing for an empty list). */
+    private Uni<Void> insertReceipts(SqlConnection connection, List<BatchRecord> batch,
+            Function<BatchRecord, BatchRecord.Fate> fate) {
+        if (batch.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        List<Tuple> rows = PartitionReceipt.of(batch, fate).stream().map(PartitionReceipt::arguments).toList();
+        if (rows.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        return timed(receiptsTimer, () -> connection.preparedQuery(PartitionReceipt.INSERT).executeBatch(rows)).replaceWithVoid();
+    }
+
     /** Landed, duplicate or review_id conflict, for each record of a committed write. */
     private static void settle(List<BatchRecord> records, Settled settled) {
         for (BatchRecord record : records) {
-            UUID id = record.event().eventId();
-            if (settled.conflicts.contains(id)) {
-                record.deadLetter(Poison.reviewIdConflict(record.event().payload().reviewId()));
-            } else if (settled.landed.contains(id)) {
-                record.landed();
-            } else {
-                // Not accepted by the ledger at all (it was there before), or accepted but its review
-                // was already applied: a duplicate.
-                record.duplicate();
+            switch (settled.fateOf(record)) {
+                case DEAD_LETTER -> record.deadLetter(Poison.reviewIdConflict(record.event().payload().reviewId()));
+                case LANDED -> record.landed();
+                default -> record.duplicate();
             }
         }
     }
@@ -296,5 +322,21 @@ public class ReviewSink {
 
     /** A committed write's answer: the events that landed, and those whose review_id belongs to another event. */
     private record Settled(Set<UUID> landed, Set<UUID> conflicts) {
+
+        /**
+         * What this write makes of a record, once committed; a record it does not write keeps its
+         * fate. Not accepted by the ledger at all (it was there before), or accepted but its review
+         * was already applied: a duplicate.
+         */
+        BatchRecord.Fate fateOf(BatchRecord record) {
+            if (!record.toWrite()) {
+                return record.fate();
+            }
+            UUID id = record.event().eventId();
+            if (conflicts.contains(id)) {
+                return BatchRecord.Fate.DEAD_LETTER;
+            }
+            return landed.contains(id) ? BatchRecord.Fate.LANDED : BatchRecord.Fate.DUPLICATE;
+        }
     }
 }

@@ -20,9 +20,10 @@ import org.apache.kafka.common.config.TopicConfig;
 import org.jboss.logging.Logger;
 
 /**
- * Keeps the idempotency ledger ({@code processed_events}) from growing forever: deletes the rows
- * older than the dedupe horizon ({@code streamsre.consumer.dedupe-horizon}), a chunk at a time,
- * while the consumer keeps writing.
+ * Keeps the idempotency ledger ({@code processed_events}) and the receipts from growing forever:
+ * deletes the rows older than the dedupe horizon ({@code streamsre.consumer.dedupe-horizon}), a
+ * chunk at a time, while the consumer keeps writing. Rows the reconciler has not yet proved stay
+ * (dev.streamsre.audit): pruning never takes the evidence of an offset it has not audited.
  *
  * <p>Safe while consuming: deletes and the consumer's inserts touch different rows (old ones and
  * new ones), each chunk is its own short transaction found through the BRIN index on
@@ -38,10 +39,45 @@ public class LedgerPruner {
 
     private static final Logger LOG = Logger.getLogger(LedgerPruner.class);
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
+    /**
+     * Rows past the horizon, but never at or above the offset the latest audit proved its partition
+     * up to ({@code audit_progress.verified_to}): the proof needs them. A partition never audited is
+     * pruned by age alone. How far a partition was pruned is recorded in the same transaction
+     * ({@code pruned_to}), where the next audit starts.
+     */
     private static final String DELETE_CHUNK = """
-            DELETE FROM processed_events WHERE event_id IN (
-                SELECT event_id FROM processed_events
-                WHERE processed_at < now() - make_interval(secs => $1) LIMIT $2)""";
+            WITH doomed AS (
+                SELECT l.event_id FROM processed_events l
+                  LEFT JOIN audit_progress a ON a.topic = $3 AND a.partition = l.source_partition
+                 WHERE l.processed_at < now() - make_interval(secs => $1)
+                   AND (a.partition IS NULL OR l.source_offset < a.verified_to)
+                 LIMIT $2
+            ), deleted AS (
+                DELETE FROM processed_events l USING doomed d WHERE l.event_id = d.event_id
+                RETURNING l.source_partition, l.source_offset
+            ), recorded AS (
+                UPDATE audit_progress a SET pruned_to = greatest(a.pruned_to, d.last + 1)
+                  FROM (SELECT source_partition, max(source_offset) AS last FROM deleted GROUP BY 1) d
+                 WHERE a.topic = $3 AND a.partition = d.source_partition
+            )
+            SELECT count(*) FROM deleted""";
+
+    /** Receipts past the horizon and below what the latest audit proved; recorded like the ledger's. */
+    private static final String DELETE_RECEIPTS_CHUNK = """
+            WITH deleted AS (
+                DELETE FROM partition_receipts WHERE id IN (
+                    SELECT r.id FROM partition_receipts r
+                      JOIN audit_progress a ON a.topic = r.topic AND a.partition = r.partition
+                     WHERE r.topic = $3 AND r.written_at < now() - make_interval(secs => $1)
+                       AND r.last_offset < a.verified_to
+                     LIMIT $2)
+                RETURNING partition, last_offset
+            ), recorded AS (
+                UPDATE audit_progress a SET pruned_to = greatest(a.pruned_to, d.last + 1)
+                  FROM (SELECT partition, max(last_offset) AS last FROM deleted GROUP BY 1) d
+                 WHERE a.topic = $3 AND a.partition = d.partition
+            )
+            SELECT count(*) FROM deleted""";
 
     private final Duration horizon;
     private final String topic;
@@ -74,8 +110,11 @@ public class LedgerPruner {
         }
         long total;
         try {
-            total = ChunkedDelete.olderThan(pools.get(), DELETE_CHUNK, horizon, deleteTimer,
-                    metrics::ledgerPruned);
+            total = ChunkedDelete.counted(pools.get(), DELETE_CHUNK, horizon, topic, deleteTimer, metrics::ledgerPruned);
+            long receipts = ChunkedDelete.counted(pools.get(), DELETE_RECEIPTS_CHUNK, horizon, topic, deleteTimer, rows -> { });
+            if (receipts > 0) {
+                LOG.infof("pruned %d partition_receipts rows older than the dedupe horizon (%s), all audited", receipts, horizon);
+            }
         } catch (RuntimeException e) {
             // Nothing to undo (each chunk is its own transaction) and nothing urgent: the next run
             // picks up where this one stopped. A database outage is reported by readiness.

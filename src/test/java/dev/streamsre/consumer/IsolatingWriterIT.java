@@ -48,7 +48,7 @@ class IsolatingWriterIT {
         pool = PgBuilder.pool().connectingTo(PgConnectOptions.fromUri(TestInfrastructure.databaseUrl())).using(vertx)
                 .build();
         refusal = new WriteRefusal(metrics);
-        writer = new IsolatingWriter(new ReviewSink(pool, metrics), refusal, metrics, 3);
+        writer = new IsolatingWriter(new ReviewSink(pool, metrics), refusal, metrics, 3, true);
     }
 
     @AfterEach

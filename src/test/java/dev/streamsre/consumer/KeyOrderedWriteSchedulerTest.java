@@ -229,7 +229,9 @@ class KeyOrderedWriteSchedulerTest {
         }
 
         /** The writer the scheduler calls: checks the order, then leaves the write running. */
-        private Uni<Void> write(List<BatchRecord> records) {
+        private Uni<Void> write(List<BatchRecord> batch) {
+            // The whole batch comes, for its receipts; the writer writes the records still to write.
+            List<BatchRecord> records = batch.stream().filter(BatchRecord::toWrite).toList();
             try {
                 checkOrder(records);
             } catch (AssertionError violation) {

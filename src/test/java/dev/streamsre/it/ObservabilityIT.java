@@ -128,7 +128,9 @@ class ObservabilityIT {
         AppProcess producer = pipeline.start("producer", Map.of("KAFKA_TOPIC", topic, "RATE_PER_SEC", "500",
                 "DURATION", "3m", "POISON_PCT", "2", "DUPLICATE_PCT", "2"));
         int producerPort = producer.httpPort();
-        int consumerPort = startConsumer(Map.of("STREAMSRE_CONSUMER_LAG_SAMPLE_INTERVAL", "1s")).httpPort();
+        // Audits every 5 s: the reconcile_* gauges exist once an audit found committed offsets.
+        int consumerPort = startConsumer(Map.of("STREAMSRE_CONSUMER_LAG_SAMPLE_INTERVAL", "1s",
+                "STREAMSRE_AUDIT_INTERVAL", "5s")).httpPort();
         // With the dependencies' exporters: the PostgreSQL exporter and the broker's JMX agent answer
         // the dependency alerts and panels, as the app answers its own.
         monitoring = MonitoringStack.start(Map.of("streamsre-consumer", "127.0.0.1:" + consumerPort,

@@ -140,12 +140,37 @@ public final class Pipeline implements AutoCloseable {
     public void produce(int events, int duplicatePct, double poisonPct) {
         EventGenerator generator = new EventGenerator(new EventCodec(), new java.util.Random().nextLong(),
                 java.time.Clock.systemUTC(), List.of("user:1", "user:2", "user:3"), 10_000, 80, poisonPct, duplicatePct, 100);
-        List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>(events);
-        for (int i = 0; i < events; i++) {
-            EventGenerator.GeneratedRecord record = generator.next();
-            records.add(new ProducerRecord<>(topic, record.key().getBytes(StandardCharsets.UTF_8), record.value()));
+        // In chunks: a million records at once would not fit the test JVM's heap.
+        for (int sent = 0; sent < events; sent += 100_000) {
+            int chunk = Math.min(100_000, events - sent);
+            List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>(chunk);
+            for (int i = 0; i < chunk; i++) {
+                EventGenerator.GeneratedRecord record = generator.next();
+                records.add(new ProducerRecord<>(topic, record.key().getBytes(StandardCharsets.UTF_8), record.value()));
+            }
+            TestInfrastructure.send(records);
         }
-        TestInfrastructure.send(records);
+    }
+
+    /** One run of audit mode: its exit code, its report (standard output), and how long it took. */
+    public record Audit(int exitCode, String output, double seconds) {
+
+        /** The report audit mode printed, without the log lines around it. */
+        public String report() {
+            String report = output.substring(Math.max(0, output.indexOf("audit of topic")));
+            return String.join("\n", report.lines().filter(line -> !line.matches("^\\d{4}-\\d\\d-\\d\\d .*")).toList()) + "\n";
+        }
+    }
+
+    /** Runs audit mode on this pipeline's topic and group (extra environment on top) and waits for its verdict. */
+    public Audit audit(Map<String, String> extra) {
+        Map<String, String> env = new HashMap<>(Map.of("KAFKA_TOPIC", topic, "KAFKA_DLQ_TOPIC", dlqTopic,
+                "KAFKA_GROUP_ID", group));
+        env.putAll(extra);
+        long started = System.nanoTime();
+        AppProcess audit = start("audit", env);
+        int exitCode = audit.awaitExit(Duration.ofMinutes(5));
+        return new Audit(exitCode, audit.output(), (System.nanoTime() - started) / 1e9);
     }
 
     /** Reads the main topic to its end, keeping only event ids and counts: what a drain must write. */

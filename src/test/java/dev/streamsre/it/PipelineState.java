@@ -84,7 +84,7 @@ public final class PipelineState {
             migrated = true;
         }
         try (Connection connection = database(); Statement statement = connection.createStatement()) {
-            statement.execute("TRUNCATE reviews, processed_events, dlq_events");
+            statement.execute("TRUNCATE reviews, processed_events, dlq_events, partition_receipts, audit_progress");
         } catch (SQLException e) {
             throw new IllegalStateException("cannot reset the test database", e);
         }

@@ -49,12 +49,13 @@ class SchemaUpgradeIT {
         flyway(MigrationVersion.LATEST).migrate();
         double seconds = (System.nanoTime() - started) / 1e9;
 
-        assertThat(flyway(MigrationVersion.LATEST).info().current().getVersion().getVersion()).isEqualTo("7");
+        assertThat(flyway(MigrationVersion.LATEST).info().current().getVersion().getVersion()).isEqualTo("8");
         assertThat(fingerprint()).as("every row as it was").isEqualTo(before);
         assertThat(indexes("processed_events")).containsExactlyInAnyOrder(
-                "processed_events_pkey btree", "processed_events_processed_at_brin brin");
+                "processed_events_pkey btree", "processed_events_processed_at_brin brin",
+                "processed_events_source_idx btree");
         assertThat(indexes("reviews")).containsExactly("reviews_pkey btree");
-        System.out.printf("schema upgrade: V4 -> V7 over %,d ledger rows and %,d reviews in %.2f s, every row kept%n",
+        System.out.printf("schema upgrade: V4 -> V8 over %,d ledger rows and %,d reviews in %.2f s, every row kept%n",
                 ROWS, ROWS, seconds);
 
         try (Connection db = PipelineState.database(); Statement statement = db.createStatement()) {
@@ -76,7 +77,14 @@ class SchemaUpgradeIT {
                     + " VALUES ('r-privileges', '00000000-0000-0000-0000-000000000001', 'u', 3, 't', now())");
             statement.execute("DELETE FROM processed_events WHERE processed_at < now() - interval '1 day'");
             statement.execute("SELECT count(*) FROM flyway_schema_history");
+            // The receipts and the audit's findings (V8).
+            statement.execute("INSERT INTO partition_receipts (topic, partition, first_offset, last_offset, landed,"
+                    + " duplicates, dead_lettered) VALUES ('t', 0, 1, 1, 1, 0, 0)");
+            statement.execute("DELETE FROM partition_receipts WHERE topic = 't'");
+            statement.execute("INSERT INTO audit_progress (topic, partition) VALUES ('t', 0)");
+            statement.execute("UPDATE audit_progress SET verified_to = 1 WHERE topic = 't'");
             for (String refused : List.of("UPDATE reviews SET rating = 1", "DELETE FROM reviews",
+                    "UPDATE partition_receipts SET landed = 0", "DELETE FROM audit_progress",
                     "INSERT INTO flyway_schema_history (installed_rank, description, type, script, installed_by,"
                             + " execution_time, success) VALUES (999, 'x', 'SQL', 'x', 'x', 0, true)",
                     "UPDATE flyway_schema_history SET checksum = 0", "CREATE TEMP TABLE scratch (i int)",
@@ -85,7 +93,7 @@ class SchemaUpgradeIT {
                         .extracting(e -> ((SQLException) e).getSQLState()).isEqualTo("42501");
             }
         } finally {
-            PipelineState.execute("TRUNCATE reviews, processed_events");
+            PipelineState.execute("TRUNCATE reviews, processed_events, partition_receipts, audit_progress");
         }
     }
 

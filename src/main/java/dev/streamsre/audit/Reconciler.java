@@ -1,0 +1,419 @@
+package dev.streamsre.audit;
+
+import dev.streamsre.audit.AuditReport.Finding;
+import dev.streamsre.audit.AuditReport.Kind;
+import dev.streamsre.audit.AuditReport.PartitionAudit;
+import dev.streamsre.config.AuditSettings;
+import dev.streamsre.config.StreamSreConfig;
+import dev.streamsre.kafka.KafkaClients;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Instance;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import javax.sql.DataSource;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListOffsetsResult.ListOffsetsResultInfo;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * Proves, per partition of the main topic, that every offset the consumer group committed is
+ * accounted for in PostgreSQL: each landed record has its ledger row, each dead letter its
+ * dlq_events row, each duplicate is on a receipt, and every record the broker still holds below the
+ * committed offset lies inside a receipt. It checks the window from the oldest offset still in the
+ * log (or, if later, where the partition's first audit found its first receipt, or where the
+ * receipts were last pruned) to the committed offset.
+ *
+ * <p>Order matters: the committed offsets are read from Kafka first, then the database in one
+ * snapshot (REPEATABLE READ). Everything below a committed offset was in PostgreSQL before that
+ * offset was committed, so the snapshot holds it; a pruner running meanwhile changes nothing the
+ * snapshot sees. One audit at a time, across replicas: a transaction-level advisory lock.
+ *
+ * <p>Written by hand because no tool we know of proves a sink's delivery record by record; Kafka's
+ * own tools give the offsets, PostgreSQL the rows, and this is the join.
+ */
+@ApplicationScoped
+public class Reconciler {
+
+    /** The advisory lock's key: one audit at a time in the database, whichever replica runs it. */
+    static final long LOCK = 0x5354524541_4D5352L;
+    private static final Duration KAFKA_TIMEOUT = Duration.ofSeconds(10);
+
+    /**
+     * Offsets the receipts claim landed in the window, those of them with no ledger row (the first
+     * few listed), and the ledger rows in the window. JDBC binds by position only, so the arguments
+     * come in once, as the one-row {@code args}.
+     */
+    static final String LANDED = """
+            WITH args (topic, part, lo, hi, listed) AS (VALUES (?::text, ?::int, ?::bigint, ?::bigint, ?::int)),
+            claimed AS (
+                SELECT DISTINCT o
+                  FROM args, partition_receipts r
+                 CROSS JOIN LATERAL generate_series(greatest(r.first_offset, args.lo), least(r.last_offset, args.hi - 1)) AS o
+                 WHERE r.topic = args.topic AND r.partition = args.part AND r.last_offset >= args.lo
+                   AND r.first_offset < args.hi AND r.landed > 0
+                   AND o <> ALL (r.duplicate_offsets) AND o <> ALL (r.dead_letter_offsets)
+                   AND o <> ALL (r.replay_dead_letter_offsets) AND NOT r.skipped_offsets @> o
+            ), missing AS (
+                SELECT o FROM args, claimed c
+                 WHERE NOT EXISTS (SELECT 1 FROM processed_events l
+                                    WHERE l.source_partition = args.part AND l.source_offset = c.o)
+            )
+            SELECT (SELECT count(*) FROM claimed), (SELECT count(*) FROM missing),
+                   (SELECT array_agg(o ORDER BY o) FROM (SELECT o FROM missing ORDER BY o LIMIT (SELECT listed FROM args)) m),
+                   (SELECT count(*) FROM args, processed_events l
+                     WHERE l.source_partition = args.part AND l.source_offset >= args.lo AND l.source_offset < args.hi)""";
+
+    /**
+     * Dead letters the receipts claim in the window, and those with no dlq_events row: at their
+     * source offset, or (a replayed record that failed again) the entry it was replayed from, and no
+     * ledger row either.
+     * Split by the age of their oldest receipt against the grace ({@code grace}, in seconds).
+     */
+    static final String DEAD_LETTERS = """
+            WITH args (topic, part, lo, hi, listed, grace) AS
+                (VALUES (?::text, ?::int, ?::bigint, ?::bigint, ?::int, ?::float8)),
+            claimed AS (
+                SELECT d.o, min(r.written_at) AS since, min(d.entry) AS entry
+                  FROM args, partition_receipts r
+                 CROSS JOIN LATERAL (
+                       SELECT o, NULL::bigint AS entry FROM unnest(r.dead_letter_offsets) AS o
+                       UNION ALL
+                       SELECT o, entry FROM unnest(r.replay_dead_letter_offsets, r.replay_dead_letter_entries) AS x(o, entry)
+                 ) d
+                 WHERE r.topic = args.topic AND r.partition = args.part AND r.last_offset >= args.lo
+                   AND r.first_offset < args.hi AND d.o >= args.lo AND d.o < args.hi
+                 GROUP BY d.o
+            ), missing AS (
+                SELECT o, since < now() - make_interval(secs => args.grace) AS overdue FROM args, claimed c
+                 WHERE NOT EXISTS (SELECT 1 FROM dlq_events e WHERE e.source_topic = args.topic
+                                      AND e.source_partition = args.part AND e.source_offset = c.o)
+                   AND NOT EXISTS (SELECT 1 FROM dlq_events e WHERE e.id = c.entry)
+                   -- Read again later and landed (a refusal whose cause went): in PostgreSQL all the same.
+                   AND NOT EXISTS (SELECT 1 FROM processed_events l WHERE l.source_partition = args.part
+                                      AND l.source_offset = c.o)
+            )
+            SELECT (SELECT count(*) FROM claimed),
+                   (SELECT count(*) FROM missing WHERE overdue),
+                   (SELECT array_agg(o ORDER BY o) FROM (SELECT o FROM missing WHERE overdue ORDER BY o
+                                                         LIMIT (SELECT listed FROM args)) m),
+                   (SELECT count(*) FROM missing WHERE NOT overdue),
+                   (SELECT array_agg(o ORDER BY o) FROM (SELECT o FROM missing WHERE NOT overdue ORDER BY o
+                                                         LIMIT (SELECT listed FROM args)) m),
+                   (SELECT count(*) FROM args, dlq_events e WHERE e.source_topic = args.topic
+                       AND e.source_partition = args.part AND e.source_offset >= args.lo AND e.source_offset < args.hi)""";
+
+    /** The receipts' ranges in the window, in offset order, with their counts: coverage and totals. */
+    static final String RANGES = """
+            SELECT first_offset, last_offset, cardinality(duplicate_offsets),
+                   (SELECT coalesce(sum(upper(s) - lower(s)), 0) FROM unnest(skipped_offsets) AS s)
+              FROM partition_receipts
+             WHERE topic = ? AND partition = ? AND last_offset >= ? AND first_offset < ?
+             ORDER BY first_offset""";
+
+    static final String PRUNED_TO = "SELECT partition, pruned_to FROM audit_progress WHERE topic = ?";
+
+    static final String FIRST_RECEIPT = "SELECT min(first_offset) FROM partition_receipts WHERE topic = ? AND partition = ?";
+
+    static final String SAVE = """
+            INSERT INTO audit_progress (topic, partition, pruned_to, verified_to, audited_from, committed_offset,
+                                        unaccounted, pending, findings, audited_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, clock_timestamp())
+            ON CONFLICT (topic, partition) DO UPDATE
+               SET verified_to = excluded.verified_to, audited_from = excluded.audited_from,
+                   committed_offset = excluded.committed_offset, unaccounted = excluded.unaccounted,
+                   pending = excluded.pending, findings = excluded.findings, audited_at = excluded.audited_at""";
+
+    private final String topic;
+    private final String groupId;
+    private final AuditSettings settings;
+    private final Admin admin;
+    private final KafkaClients clients;
+    /** Looked up on first use: producer mode deactivates the datasource (see ReviewSink). */
+    private final Instance<DataSource> dataSource;
+
+    Reconciler(StreamSreConfig config, Admin admin, KafkaClients clients, Instance<DataSource> dataSource) {
+        this.topic = config.topic();
+        this.groupId = config.consumer().groupId();
+        this.settings = config.audit();
+        this.admin = admin;
+        this.clients = clients;
+        this.dataSource = dataSource;
+    }
+
+    /**
+     * Audits every partition and records the findings in {@code audit_progress}. Empty when another
+     * audit holds the lock. Throws when Kafka or PostgreSQL cannot be asked.
+     */
+    public Optional<AuditReport> audit() throws SQLException, AuditUnavailableException {
+        long started = System.nanoTime();
+        Map<Integer, long[]> kafka = kafkaOffsets();
+        try (Connection db = dataSource.get().getConnection()) {
+            db.setAutoCommit(false);
+            db.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            try {
+                if (!tryLock(db)) {
+                    db.rollback();
+                    return Optional.empty();
+                }
+                Map<Integer, Long> prunedTo = prunedTo(db);
+                List<PartitionAudit> partitions = new ArrayList<>();
+                try (BrokerGapCheck broker = new BrokerGapCheck(clients, settings.listedOffsets())) {
+                    for (Map.Entry<Integer, long[]> entry : kafka.entrySet()) {
+                        int partition = entry.getKey();
+                        long logStart = entry.getValue()[0];
+                        long committed = entry.getValue()[1];
+                        if (committed < 0) {
+                            continue;
+                        }
+                        Long start = prunedTo.containsKey(partition) ? prunedTo.get(partition) : firstReceipt(db, partition);
+                        if (start == null) {
+                            // No receipt yet (nothing read since receipts began): nothing to prove.
+                            continue;
+                        }
+                        partitions.add(auditPartition(db, broker, partition, Math.max(logStart, start), committed));
+                    }
+                }
+                save(db, partitions);
+                db.commit();
+                return Optional.of(new AuditReport(topic, groupId, partitions, Duration.ofNanos(System.nanoTime() - started)));
+            } catch (SQLException | RuntimeException e) {
+                db.rollback();
+                throw e;
+            }
+        }
+    }
+
+    private PartitionAudit auditPartition(Connection db, BrokerGapCheck broker, int partition, long from, long committed)
+            throws SQLException {
+        List<Finding> findings = new ArrayList<>();
+        if (committed < from) {
+            // The group's position is below the oldest offset still in the log: those records were
+            // deleted unread (the consumer was down longer than the retention, or an offset reset).
+            findings.add(new Finding(Kind.LOST_TO_RETENTION, from - committed, committed, List.of(),
+                    "committed offset " + committed + " is below the log's start " + from));
+            return new PartitionAudit(partition, from, committed, 0, 0, 0, 0, 0, 0, from - committed, 0, findings);
+        }
+        Coverage coverage = coverage(db, partition, from, committed);
+        long skipped = coverage.skippedInside;
+        long unaccounted = 0;
+        for (long[] gap : coverage.gaps) {
+            BrokerGapCheck.Hole hole;
+            try {
+                hole = broker.read(new TopicPartition(topic, partition), gap[0], gap[1]);
+            } catch (OffsetOutOfRangeException e) {
+                findings.add(new Finding(Kind.LOST_TO_RETENTION, gap[1] - gap[0], gap[0], List.of(),
+                        "offsets " + gap[0] + ".." + (gap[1] - 1) + " have no receipt and are no longer in the log"));
+                unaccounted += gap[1] - gap[0];
+                continue;
+            }
+            skipped += gap[1] - gap[0] - hole.records();
+            if (hole.records() > 0) {
+                unaccounted += hole.records();
+                findings.add(new Finding(Kind.NO_RECEIPT, hole.records(), hole.offsets().get(0), hole.offsets(),
+                        "no receipt covers offsets " + gap[0] + ".." + (gap[1] - 1)
+                                + (hole.complete() ? "" : "; read in part, at least this many")));
+            }
+        }
+        long landedClaims;
+        long ledgerRows;
+        try (PreparedStatement landed = db.prepareStatement(LANDED)) {
+            bind(landed, partition, from, committed);
+            try (ResultSet row = single(landed)) {
+                landedClaims = row.getLong(1);
+                long missing = row.getLong(2);
+                ledgerRows = row.getLong(4);
+                if (missing > 0) {
+                    unaccounted += missing;
+                    List<Long> offsets = offsets(row.getArray(3));
+                    findings.add(new Finding(Kind.LANDED_WITHOUT_LEDGER_ROW, missing, offsets.get(0), offsets, ""));
+                }
+            }
+        }
+        long deadLetterClaims;
+        long dlqRows;
+        long pending;
+        try (PreparedStatement deadLetters = db.prepareStatement(DEAD_LETTERS)) {
+            bind(deadLetters, partition, from, committed);
+            deadLetters.setDouble(6, settings.deadLetterGrace().toMillis() / 1000.0);
+            try (ResultSet row = single(deadLetters)) {
+                deadLetterClaims = row.getLong(1);
+                long overdue = row.getLong(2);
+                pending = row.getLong(4);
+                dlqRows = row.getLong(6);
+                if (overdue > 0) {
+                    unaccounted += overdue;
+                    List<Long> offsets = offsets(row.getArray(3));
+                    findings.add(new Finding(Kind.DEAD_LETTER_WITHOUT_ROW, overdue, offsets.get(0), offsets, ""));
+                }
+                if (pending > 0) {
+                    List<Long> offsets = offsets(row.getArray(5));
+                    findings.add(new Finding(Kind.DEAD_LETTER_PENDING, pending, offsets.get(0), offsets,
+                            "the DLQ recorder has not stored them yet"));
+                }
+            }
+        }
+        return new PartitionAudit(partition, from, committed, landedClaims, ledgerRows, coverage.duplicates,
+                deadLetterClaims, dlqRows, skipped, unaccounted, pending, findings);
+    }
+
+    /** The holes between the receipts in {@code [from, to)}, the duplicates they list, and the offsets they say Kafka skipped. */
+    private Coverage coverage(Connection db, int partition, long from, long to) throws SQLException {
+        Coverage coverage = new Coverage();
+        long next = from;
+        try (PreparedStatement ranges = db.prepareStatement(RANGES)) {
+            ranges.setFetchSize(10_000);
+            ranges.setString(1, topic);
+            ranges.setInt(2, partition);
+            ranges.setLong(3, from);
+            ranges.setLong(4, to);
+            try (ResultSet rows = ranges.executeQuery()) {
+                while (rows.next()) {
+                    long first = rows.getLong(1);
+                    long last = rows.getLong(2);
+                    if (first > next) {
+                        coverage.gaps.add(new long[] {next, Math.min(first, to)});
+                    }
+                    // Overlapping receipts (a range read again after a crash) count once where they overlap.
+                    if (last + 1 > next) {
+                        coverage.duplicates += rows.getLong(3);
+                        coverage.skippedInside += rows.getLong(4);
+                    }
+                    next = Math.max(next, last + 1);
+                }
+            }
+        }
+        if (next < to) {
+            // The committed offset is ahead of the receipts.
+            coverage.gaps.add(new long[] {next, to});
+        }
+        return coverage;
+    }
+
+    private static final class Coverage {
+        final List<long[]> gaps = new ArrayList<>();
+        long duplicates;
+        long skippedInside;
+    }
+
+    /** Per partition of the topic: {log start, committed offset or -1}. */
+    private Map<Integer, long[]> kafkaOffsets() throws AuditUnavailableException {
+        try {
+            var description = admin.describeTopics(List.of(topic)).allTopicNames()
+                    .get(KAFKA_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).get(topic);
+            Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(groupId)
+                    .partitionsToOffsetAndMetadata().get(KAFKA_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            Map<TopicPartition, OffsetSpec> earliest = new HashMap<>();
+            description.partitions().forEach(info -> earliest.put(new TopicPartition(topic, info.partition()), OffsetSpec.earliest()));
+            Map<TopicPartition, ListOffsetsResultInfo> starts = admin.listOffsets(earliest).all()
+                    .get(KAFKA_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            Map<Integer, long[]> offsets = new java.util.TreeMap<>();
+            starts.forEach((partition, start) -> {
+                OffsetAndMetadata position = committed.get(partition);
+                offsets.put(partition.partition(), new long[] {start.offset(), position == null ? -1 : position.offset()});
+            });
+            return offsets;
+        } catch (ExecutionException | TimeoutException e) {
+            throw new AuditUnavailableException("cannot read topic " + topic + " or group " + groupId + " from Kafka ("
+                    + clients.bootstrapServers() + "): " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AuditUnavailableException("interrupted while asking Kafka", e);
+        }
+    }
+
+    private boolean tryLock(Connection db) throws SQLException {
+        try (PreparedStatement lock = db.prepareStatement("SELECT pg_try_advisory_xact_lock(?)")) {
+            lock.setLong(1, LOCK);
+            try (ResultSet row = single(lock)) {
+                return row.getBoolean(1);
+            }
+        }
+    }
+
+    /**
+     * Where a partition's proof starts at its first audit: its oldest receipt (the log start when
+     * the group began with receipts; the first batch after the upgrade otherwise, whose earlier
+     * records no receipt can cover). Null when it has none yet.
+     */
+    private Long firstReceipt(Connection db, int partition) throws SQLException {
+        try (PreparedStatement query = db.prepareStatement(FIRST_RECEIPT)) {
+            query.setString(1, topic);
+            query.setInt(2, partition);
+            try (ResultSet row = single(query)) {
+                long first = row.getLong(1);
+                return row.wasNull() ? null : first;
+            }
+        }
+    }
+
+    private Map<Integer, Long> prunedTo(Connection db) throws SQLException {
+        Map<Integer, Long> prunedTo = new HashMap<>();
+        try (PreparedStatement query = db.prepareStatement(PRUNED_TO)) {
+            query.setString(1, topic);
+            try (ResultSet rows = query.executeQuery()) {
+                while (rows.next()) {
+                    prunedTo.put(rows.getInt(1), rows.getLong(2));
+                }
+            }
+        }
+        return prunedTo;
+    }
+
+    private void save(Connection db, List<PartitionAudit> partitions) throws SQLException {
+        try (PreparedStatement save = db.prepareStatement(SAVE)) {
+            for (PartitionAudit p : partitions) {
+                save.setString(1, topic);
+                save.setInt(2, p.partition());
+                // A partition's first audit fixes where its proof starts (kept by the update).
+                save.setLong(3, p.from());
+                save.setLong(4, p.verifiedTo());
+                save.setLong(5, p.from());
+                save.setLong(6, p.committed());
+                save.setLong(7, p.unaccounted());
+                save.setLong(8, p.pending());
+                save.setString(9, p.summary());
+                save.addBatch();
+            }
+            save.executeBatch();
+        }
+    }
+
+    private void bind(PreparedStatement statement, int partition, long from, long to) throws SQLException {
+        statement.setString(1, topic);
+        statement.setInt(2, partition);
+        statement.setLong(3, from);
+        statement.setLong(4, to);
+        statement.setInt(5, settings.listedOffsets());
+    }
+
+    private static ResultSet single(PreparedStatement statement) throws SQLException {
+        ResultSet row = statement.executeQuery();
+        row.next();
+        return row;
+    }
+
+    private static List<Long> offsets(Array array) throws SQLException {
+        List<Long> offsets = new ArrayList<>();
+        if (array != null) {
+            for (Object offset : (Object[]) array.getArray()) {
+                offsets.add(((Number) offset).longValue());
+            }
+        }
+        return offsets;
+    }
+}
