@@ -38,6 +38,10 @@ CREATE TABLE audit_progress (
     pruned_to         bigint      NOT NULL DEFAULT 0,
     -- Every offset below this was proved accounted for by the latest audit.
     verified_to       bigint      NOT NULL DEFAULT 0,
+    -- Where the next scheduled audit's tail begins (what was read since), and its slice of the
+    -- offsets proved before (the slices take turns through the window).
+    tail_from         bigint      NOT NULL DEFAULT 0,
+    scrub_from        bigint      NOT NULL DEFAULT 0,
     audited_from      bigint,
     committed_offset  bigint,
     unaccounted       bigint      NOT NULL DEFAULT 0,

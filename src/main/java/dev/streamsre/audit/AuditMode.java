@@ -30,10 +30,10 @@ public class AuditMode {
     public int run() {
         long deadline = System.nanoTime() + LOCK_WAIT.toNanos();
         try {
-            Optional<AuditReport> report = reconciler.audit();
+            Optional<AuditReport> report = reconciler.audit(true);
             while (report.isEmpty() && System.nanoTime() < deadline) {
                 LockSupport.parkNanos(Duration.ofSeconds(1).toNanos());
-                report = reconciler.audit();
+                report = reconciler.audit(true);
             }
             if (report.isEmpty()) {
                 LOG.errorf("another audit held the lock for %s", LOCK_WAIT);

@@ -59,6 +59,19 @@ public record AuditReport(String topic, String groupId, List<PartitionAudit> par
             return Math.max(0, committed - from);
         }
 
+        /**
+         * This audit of an earlier range followed by {@code later}'s of a later one, as one (the
+         * scheduled audit's scrub slice and tail): counts added, findings of both, the earlier's start.
+         */
+        PartitionAudit and(PartitionAudit later) {
+            List<Finding> both = new java.util.ArrayList<>(findings);
+            both.addAll(later.findings);
+            return new PartitionAudit(partition, from, later.committed, landedClaims + later.landedClaims,
+                    ledgerRows + later.ledgerRows, duplicates + later.duplicates, deadLetterClaims + later.deadLetterClaims,
+                    dlqRows + later.dlqRows, skippedByKafka + later.skippedByKafka, unaccounted + later.unaccounted,
+                    pending + later.pending, both);
+        }
+
         /** Where the proof stops: the first offset of a finding, else the committed offset. */
         public long verifiedTo() {
             return findings.stream().mapToLong(Finding::firstOffset).min().orElse(committed);

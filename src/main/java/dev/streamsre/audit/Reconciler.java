@@ -125,16 +125,18 @@ public class Reconciler {
              WHERE topic = ? AND partition = ? AND last_offset >= ? AND first_offset < ?
              ORDER BY first_offset""";
 
-    static final String PRUNED_TO = "SELECT partition, pruned_to FROM audit_progress WHERE topic = ?";
+    static final String PROGRESS = """
+            SELECT partition, pruned_to, verified_to, tail_from, scrub_from FROM audit_progress WHERE topic = ?""";
 
     static final String FIRST_RECEIPT = "SELECT min(first_offset) FROM partition_receipts WHERE topic = ? AND partition = ?";
 
     static final String SAVE = """
-            INSERT INTO audit_progress (topic, partition, pruned_to, verified_to, audited_from, committed_offset,
-                                        unaccounted, pending, findings, audited_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, clock_timestamp())
+            INSERT INTO audit_progress (topic, partition, pruned_to, verified_to, tail_from, scrub_from, audited_from,
+                                        committed_offset, unaccounted, pending, findings, audited_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, clock_timestamp())
             ON CONFLICT (topic, partition) DO UPDATE
-               SET verified_to = excluded.verified_to, audited_from = excluded.audited_from,
+               SET verified_to = excluded.verified_to, tail_from = excluded.tail_from,
+                   scrub_from = excluded.scrub_from, audited_from = excluded.audited_from,
                    committed_offset = excluded.committed_offset, unaccounted = excluded.unaccounted,
                    pending = excluded.pending, findings = excluded.findings, audited_at = excluded.audited_at""";
 
@@ -158,8 +160,11 @@ public class Reconciler {
     /**
      * Audits every partition and records the findings in {@code audit_progress}. Empty when another
      * audit holds the lock. Throws when Kafka or PostgreSQL cannot be asked.
+     *
+     * @param whole the whole window (audit mode); else what changed since the last audit plus a
+     *              slice of what was proved before ({@link #audit(boolean)} explains)
      */
-    public Optional<AuditReport> audit() throws SQLException, AuditUnavailableException {
+    public Optional<AuditReport> audit(boolean whole) throws SQLException, AuditUnavailableException {
         long started = System.nanoTime();
         Map<Integer, long[]> kafka = kafkaOffsets();
         try (Connection db = dataSource.get().getConnection()) {
@@ -170,25 +175,32 @@ public class Reconciler {
                     db.rollback();
                     return Optional.empty();
                 }
-                Map<Integer, Long> prunedTo = prunedTo(db);
+                Map<Integer, Progress> progress = progress(db);
                 List<PartitionAudit> partitions = new ArrayList<>();
+                List<Progress> next = new ArrayList<>();
                 try (BrokerGapCheck broker = new BrokerGapCheck(clients, settings.listedOffsets())) {
                     for (Map.Entry<Integer, long[]> entry : kafka.entrySet()) {
                         int partition = entry.getKey();
                         long logStart = entry.getValue()[0];
                         long committed = entry.getValue()[1];
-                        if (committed < 0) {
+                        Progress last = progress.get(partition);
+                        Long firstOffset = last != null ? Long.valueOf(last.start) : firstReceipt(db, partition);
+                        if (committed < 0 || firstOffset == null) {
+                            // Nothing committed, or no receipt yet (nothing read since receipts began): nothing to prove.
                             continue;
                         }
-                        Long start = prunedTo.containsKey(partition) ? prunedTo.get(partition) : firstReceipt(db, partition);
-                        if (start == null) {
-                            // No receipt yet (nothing read since receipts began): nothing to prove.
-                            continue;
+                        long start = Math.max(logStart, firstOffset);
+                        if (whole || last == null) {
+                            PartitionAudit audit = auditPartition(db, broker, partition, start, committed);
+                            partitions.add(audit);
+                            next.add(new Progress(partition, start, audit.verifiedTo(), audit.verifiedTo(),
+                                    last == null ? start : last.scrubFrom));
+                        } else {
+                            partitions.add(auditIncrementally(db, broker, partition, start, committed, last, next));
                         }
-                        partitions.add(auditPartition(db, broker, partition, Math.max(logStart, start), committed));
                     }
                 }
-                save(db, partitions);
+                save(db, partitions, next);
                 db.commit();
                 return Optional.of(new AuditReport(topic, groupId, partitions, Duration.ofNanos(System.nanoTime() - started)));
             } catch (SQLException | RuntimeException e) {
@@ -196,6 +208,32 @@ public class Reconciler {
                 throw e;
             }
         }
+    }
+
+    /**
+     * The scheduled audit's share of a partition: the tail, from where the last audit's proof
+     * stopped to the committed offset (what was read since, and any finding not yet resolved), and
+     * a slice of {@code streamsre.audit.scrub-offsets} of what was proved before, the slices taking
+     * turns from the start of the window. So each audit costs about what the consumer wrote since
+     * the last one plus the slice, whatever the topic's retention, and a row deleted behind the tail
+     * is found within (window / slice) audits. A slice with a finding is audited again until it is
+     * clean, so the finding stays reported.
+     */
+    private PartitionAudit auditIncrementally(Connection db, BrokerGapCheck broker, int partition, long start,
+            long committed, Progress last, List<Progress> next) throws SQLException {
+        long tailFrom = Math.min(Math.max(start, last.tailFrom), committed);
+        PartitionAudit tail = auditPartition(db, broker, partition, tailFrom, committed);
+        long scrubFrom = last.scrubFrom < start || last.scrubFrom >= tailFrom ? start : last.scrubFrom;
+        long scrubTo = Math.min(scrubFrom + settings.scrubOffsets(), tailFrom);
+        PartitionAudit audit = tail;
+        long nextScrub = scrubFrom;
+        if (scrubTo > scrubFrom) {
+            PartitionAudit scrub = auditPartition(db, broker, partition, scrubFrom, scrubTo);
+            audit = scrub.and(tail);
+            nextScrub = scrub.findings().isEmpty() ? scrubTo : scrubFrom;
+        }
+        next.add(new Progress(partition, start, audit.verifiedTo(), tail.verifiedTo(), nextScrub));
+        return audit;
     }
 
     private PartitionAudit auditPartition(Connection db, BrokerGapCheck broker, int partition, long from, long committed)
@@ -361,32 +399,45 @@ public class Reconciler {
         }
     }
 
-    private Map<Integer, Long> prunedTo(Connection db) throws SQLException {
-        Map<Integer, Long> prunedTo = new HashMap<>();
-        try (PreparedStatement query = db.prepareStatement(PRUNED_TO)) {
+    /**
+     * Where a partition's audits stand: where its proof starts ({@code pruned_to}: fixed by its first
+     * audit, moved on by the pruner), where the last audit's proof stopped ({@code verified_to}),
+     * where the next tail and the next scrub slice begin.
+     */
+    private record Progress(int partition, long start, long verifiedTo, long tailFrom, long scrubFrom) {
+    }
+
+    private Map<Integer, Progress> progress(Connection db) throws SQLException {
+        Map<Integer, Progress> progress = new HashMap<>();
+        try (PreparedStatement query = db.prepareStatement(PROGRESS)) {
             query.setString(1, topic);
             try (ResultSet rows = query.executeQuery()) {
                 while (rows.next()) {
-                    prunedTo.put(rows.getInt(1), rows.getLong(2));
+                    progress.put(rows.getInt(1), new Progress(rows.getInt(1), rows.getLong(2), rows.getLong(3),
+                            rows.getLong(4), rows.getLong(5)));
                 }
             }
         }
-        return prunedTo;
+        return progress;
     }
 
-    private void save(Connection db, List<PartitionAudit> partitions) throws SQLException {
+    private void save(Connection db, List<PartitionAudit> partitions, List<Progress> next) throws SQLException {
         try (PreparedStatement save = db.prepareStatement(SAVE)) {
-            for (PartitionAudit p : partitions) {
+            for (int i = 0; i < partitions.size(); i++) {
+                PartitionAudit p = partitions.get(i);
+                Progress progress = next.get(i);
                 save.setString(1, topic);
                 save.setInt(2, p.partition());
-                // A partition's first audit fixes where its proof starts (kept by the update).
-                save.setLong(3, p.from());
-                save.setLong(4, p.verifiedTo());
-                save.setLong(5, p.from());
-                save.setLong(6, p.committed());
-                save.setLong(7, p.unaccounted());
-                save.setLong(8, p.pending());
-                save.setString(9, p.summary());
+                // A partition's first audit fixes where its proof starts (the update keeps pruned_to).
+                save.setLong(3, progress.start());
+                save.setLong(4, progress.verifiedTo());
+                save.setLong(5, progress.tailFrom());
+                save.setLong(6, progress.scrubFrom());
+                save.setLong(7, p.from());
+                save.setLong(8, p.committed());
+                save.setLong(9, p.unaccounted());
+                save.setLong(10, p.pending());
+                save.setString(11, p.summary());
                 save.addBatch();
             }
             save.executeBatch();

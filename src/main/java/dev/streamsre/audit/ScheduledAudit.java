@@ -60,7 +60,7 @@ public class ScheduledAudit {
             return;
         }
         try {
-            reconciler.audit().ifPresent(report -> {
+            reconciler.audit(false).ifPresent(report -> {
                 if (report.unaccounted() > 0) {
                     LOG.errorf("audit: %,d records unaccounted for%n%s", report.unaccounted(), report.render());
                 } else {

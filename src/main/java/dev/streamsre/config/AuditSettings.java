@@ -31,6 +31,16 @@ public interface AuditSettings {
     @WithDefault("10m")
     Duration deadLetterGrace();
 
+    /**
+     * Offsets per partition each scheduled audit checks again among those proved before, besides
+     * what was read since the last audit: the slices take turns from the start of the window, so a
+     * row deleted behind the tail is found within (window / this) audits. Audit mode checks the
+     * whole window. 0: only what was read since.
+     */
+    @Min(value = 0, message = "must be 0 (no re-check) or a positive number of offsets, got ${validatedValue}")
+    @WithDefault("100000")
+    int scrubOffsets();
+
     /** Offsets a report lists per partition and kind of finding (all are counted). */
     @Min(value = 1, message = "must be at least 1, got ${validatedValue}")
     @Max(value = 10_000, message = "must be at most 10000, got ${validatedValue}")

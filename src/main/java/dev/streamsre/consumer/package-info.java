@@ -14,8 +14,9 @@
  *       connections;</li>
  *   <li>{@link dev.streamsre.consumer.IsolatingWriter}: writes the valid events and, when the
  *       database refuses a batch, finds the records at fault by halving it;</li>
- *   <li>{@link dev.streamsre.consumer.ReviewSink}: one transaction (ledger and reviews) with
- *       retries and the circuit breaker; {@link dev.streamsre.consumer.WriteRefusal} remembers a
+ *   <li>{@link dev.streamsre.consumer.ReviewSink}: one transaction (ledger, reviews, and the batch's
+ *       {@link dev.streamsre.consumer.PartitionReceipt}s for the audit) with retries and the circuit
+ *       breaker; {@link dev.streamsre.consumer.WriteRefusal} remembers a
  *       refusal every write meets (an outage, never poison);</li>
  *   <li>{@link dev.streamsre.consumer.DeadLetterOffice}: sends the batch's dead letters through
  *       {@link dev.streamsre.consumer.DeadLetterSender} and acknowledges the batch once each is safe.</li>
