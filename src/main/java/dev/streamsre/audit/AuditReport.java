@@ -89,11 +89,6 @@ public record AuditReport(String topic, String groupId, List<PartitionAudit> par
             String listed = offsets.isEmpty() ? "" : " at offsets " + offsets + (count > offsets.size() ? " ..." : "");
             return String.format("%s: %,d%s%s", kind.label, count, listed, note.isEmpty() ? "" : " (" + note + ")");
         }
-
-        /** Whether it counts as unaccounted (a pending dead letter does not, yet). */
-        public boolean unaccounted() {
-            return kind != Kind.DEAD_LETTER_PENDING;
-        }
     }
 
     /** The kinds of finding, each the failure of one check. */

@@ -79,8 +79,8 @@ public class Reconciler {
               FROM args, runs""";
 
     /**
-     * Offsets the receipts claim landed in a range, those of them with no ledger row (the first
-     * few listed), and the ledger rows in the range. JDBC binds by position only, so the arguments
+     * Of the offsets the receipts claim landed in a range, how many have no ledger row, and the first
+     * few of them. JDBC binds by position only, so the arguments
      * come in once, as the one-row {@code args}.
      */
     static final String LANDED = """
@@ -98,10 +98,8 @@ public class Reconciler {
                  WHERE NOT EXISTS (SELECT 1 FROM processed_events l
                                     WHERE l.source_partition = args.part AND l.source_offset = c.o)
             )
-            SELECT (SELECT count(*) FROM claimed), (SELECT count(*) FROM missing),
-                   (SELECT array_agg(o ORDER BY o) FROM (SELECT o FROM missing ORDER BY o LIMIT (SELECT listed FROM args)) m),
-                   (SELECT count(*) FROM args, processed_events l
-                     WHERE l.source_partition = args.part AND l.source_offset >= args.lo AND l.source_offset < args.hi)""";
+            SELECT (SELECT count(*) FROM missing),
+                   (SELECT array_agg(o ORDER BY o) FROM (SELECT o FROM missing ORDER BY o LIMIT (SELECT listed FROM args)) m)""";
 
     /**
      * Dead letters the receipts claim in the window, and those with no dlq_events row: at their
@@ -336,11 +334,7 @@ public class Reconciler {
         Landed landed = new Landed();
         List<long[]> disagreeing = new ArrayList<>();
         try (PreparedStatement runs = db.prepareStatement(LANDED_RUNS)) {
-            runs.setFetchSize(10_000);
-            runs.setString(1, topic);
-            runs.setInt(2, partition);
-            runs.setLong(3, from);
-            runs.setLong(4, to);
+            window(runs, partition, from, to);
             try (ResultSet rows = runs.executeQuery()) {
                 while (rows.next()) {
                     long first = rows.getLong(1);
@@ -359,10 +353,10 @@ public class Reconciler {
             try (PreparedStatement offsets = db.prepareStatement(LANDED)) {
                 bind(offsets, partition, run[0], run[1]);
                 try (ResultSet row = single(offsets)) {
-                    long missing = row.getLong(2);
+                    long missing = row.getLong(1);
                     if (missing > 0) {
                         landed.missing += missing;
-                        for (Long offset : offsets(row.getArray(3))) {
+                        for (Long offset : offsets(row.getArray(2))) {
                             if (landed.offsets.size() < settings.listedOffsets()) {
                                 landed.offsets.add(offset);
                             }
@@ -386,11 +380,7 @@ public class Reconciler {
         Coverage coverage = new Coverage();
         long next = from;
         try (PreparedStatement ranges = db.prepareStatement(RANGES)) {
-            ranges.setFetchSize(10_000);
-            ranges.setString(1, topic);
-            ranges.setInt(2, partition);
-            ranges.setLong(3, from);
-            ranges.setLong(4, to);
+            window(ranges, partition, from, to);
             try (ResultSet rows = ranges.executeQuery()) {
                 while (rows.next()) {
                     long first = rows.getLong(1);
@@ -516,11 +506,18 @@ public class Reconciler {
         }
     }
 
-    private void bind(PreparedStatement statement, int partition, long from, long to) throws SQLException {
+    /** The first four arguments of every statement here: the topic, the partition, and the window {@code [from, to)}. */
+    private void window(PreparedStatement statement, int partition, long from, long to) throws SQLException {
+        statement.setFetchSize(10_000);
         statement.setString(1, topic);
         statement.setInt(2, partition);
         statement.setLong(3, from);
         statement.setLong(4, to);
+    }
+
+    /** The window, and how many offsets a finding lists. */
+    private void bind(PreparedStatement statement, int partition, long from, long to) throws SQLException {
+        window(statement, partition, from, to);
         statement.setInt(5, settings.listedOffsets());
     }
 
