@@ -284,6 +284,7 @@ public final class PipelineBenchmark {
         progress("PostgreSQL ceiling, " + name + ": " + events.size() + " rows, JDBC, transactions of " + CEILING_BATCH
                 + " over " + CEILING_CONNECTIONS + " connections");
         ExecutorService pool = Executors.newFixedThreadPool(CEILING_CONNECTIONS);
+        CpuShares cpu = CpuShares.start();
         long started = System.nanoTime();
         List<Future<?>> done = new ArrayList<>();
         for (int worker = 0; worker < CEILING_CONNECTIONS; worker++) {
@@ -317,6 +318,7 @@ public final class PipelineBenchmark {
             future.get();
         }
         double seconds = (System.nanoTime() - started) / 1e9;
+        CpuShares spent = cpu.stop(seconds);
         pool.shutdown();
         long rows = PipelineState.count("SELECT count(*) FROM ceiling.reviews");
         long ledger = PipelineState.count("SELECT count(*) FROM ceiling.processed_events");
@@ -328,6 +330,7 @@ public final class PipelineBenchmark {
         results.put("PostgreSQL ceiling, " + name, String.format("%,.0f events/s (%,d events in %.1f s; %,d rows verified)",
                 rate, events.size(), seconds, rows));
         progress(String.format("  %,.0f events/s", rate));
+        results.put("  CPU, ceiling " + name, spent.describe(events.size(), "the JDBC writer (this JVM)"));
         dropScratchSchema("ceiling");
         return rate;
     }
@@ -713,6 +716,7 @@ public final class PipelineBenchmark {
                     drain.rate() / ceilings[0], drain.rate(), ceilings[0]), drain.rate() / ceilings[0] >= 0.8);
             results.put("drain / our schema's ceiling", String.format("%.2fx", drain.rate() / ceilings[1]));
             results.put("consumer CPU per 100,000 events", cpuPer100k(drain, main.events()));
+            results.put("  CPU, drain, seed's skew", drain.shares().describe(main.events(), "the consumer, JVM boot included"));
             long peakRss = peakRssMb(drained.consumer().pid());
             results.put("consumer peak RSS (drain)", peakRss + " MB (target <= 300 MB; JVM options: " + jvmOptions + ")");
             target("peak RSS <= 300 MB draining (" + jvmOptions + ")", peakRss + " MB", peakRss > 0 && peakRss <= 300);
@@ -753,6 +757,7 @@ public final class PipelineBenchmark {
             target("drain >= 0.9x the minimal ceiling, uniform keys", String.format("%.2fx (%,.0f against %,.0f events/s)",
                     drain.rate() / ceiling, drain.rate(), ceiling), drain.rate() / ceiling >= 0.9);
             results.put("consumer CPU per 100,000 events, uniform", cpuPer100k(drain, uniform.events()));
+            results.put("  CPU, drain, uniform", drain.shares().describe(uniform.events(), "the consumer, JVM boot included"));
         }
     }
 
@@ -776,7 +781,52 @@ public final class PipelineBenchmark {
      * CPU, whole and its JIT compilers'.
      */
     private record Drain(double rate, double span, double secondHalfRate, double wall, double cpuSeconds,
-            double jitSeconds) {
+            double jitSeconds, CpuShares shares) {
+    }
+
+    /**
+     * Where a phase's CPU went: PostgreSQL, the broker and the machine as a whole, from /proc. On 2
+     * cores the writer (the consumer, or the ceiling's JDBC loop) takes its CPU from PostgreSQL, so
+     * the drain's distance from the ceiling is read here: PostgreSQL's seconds per 100,000 events
+     * are about the same in both; what differs is the writer's share.
+     */
+    private record CpuShares(double postgres, double broker, double machine, double wall) {
+
+        static CpuShares start() throws InterruptedException {
+            return new CpuShares(settledPostgresSeconds(), ProcessCpu.brokerSeconds(), ProcessCpu.machineBusySeconds(), 0);
+        }
+
+        CpuShares stop(double wallSeconds) throws InterruptedException {
+            return new CpuShares(settledPostgresSeconds() - postgres, ProcessCpu.brokerSeconds() - broker,
+                    ProcessCpu.machineBusySeconds() - machine, wallSeconds);
+        }
+
+        /**
+         * PostgreSQL's CPU once two readings 200 ms apart agree: a backend that ends during a reading
+         * (the ceiling's connections close just before it) can be missed, neither alive any more nor
+         * yet collected by the postmaster, and would make the phase look seconds cheaper.
+         */
+        private static double settledPostgresSeconds() throws InterruptedException {
+            double previous = ProcessCpu.postgresSeconds();
+            for (int attempt = 0; attempt < 20; attempt++) {
+                Thread.sleep(200);
+                double now = ProcessCpu.postgresSeconds();
+                if (Math.abs(now - previous) <= 0.05) {
+                    return now;
+                }
+                previous = now;
+            }
+            return previous;
+        }
+
+        String describe(long events, String writer) {
+            double per100k = 100_000.0 / events;
+            return String.format("PostgreSQL %.2f s, broker %.2f s, all processes %.2f s per 100,000 events (the rest is"
+                    + " %s and the machine's other processes); machine busy %.0f %% of %d cores over %.1f s",
+                    postgres * per100k, broker * per100k, machine * per100k, writer,
+                    100 * machine / (wall * Runtime.getRuntime().availableProcessors()),
+                    Runtime.getRuntime().availableProcessors(), wall);
+        }
     }
 
     /** A consumer that has drained a stream, still running (for a latency run); closing stops it. */
@@ -890,11 +940,13 @@ public final class PipelineBenchmark {
         progress(String.format("consumer draining %s (%,d events, %,d poison; JVM options: %s)", stream.topic(),
                 stream.events(), stream.poison(), jvmOptions));
         long started = System.nanoTime();
+        CpuShares cpu = CpuShares.start();
         AppProcess consumer = pipeline.startConsumer(consumerEnvironment, consumerOptions);
         Drained drained = null;
         try {
             awaitDrained(consumer, pipeline.group(), stream.topic());
             double wall = (System.nanoTime() - started) / 1e9;
+            CpuShares spent = cpu.stop(wall);
             // The ITs' own check: every distinct event once, every dead letter once, nothing else.
             Pipeline.Expected expected = new Pipeline.Expected(stream.valid(), stream.poison(), stream.events());
             pipeline.awaitDrained(expected, Duration.ofMinutes(2));
@@ -905,7 +957,7 @@ public final class PipelineBenchmark {
             // stream's share of valid events, which holds when poison is spread evenly (the producer's is).
             double secondHalfRate = secondHalfReviews(span) / (span / 2) * stream.events() / stream.valid().size();
             Drain drain = new Drain(stream.events() / span, span, secondHalfRate, wall, ProcessCpu.seconds(consumer.pid()),
-                    ProcessCpu.jitSeconds(consumer.pid()));
+                    ProcessCpu.jitSeconds(consumer.pid()), spent);
             progress(String.format("  %,.0f events/s (second half %,.0f events/s), consumer CPU %.1f s (JIT compilers"
                     + " %.1f s)", drain.rate(), drain.secondHalfRate(), drain.cpuSeconds(), drain.jitSeconds()));
             drained = new Drained(consumer, pipeline.group(), drain);

@@ -41,6 +41,78 @@ final class ProcessCpu {
         }
     }
 
+    /**
+     * CPU seconds used so far by every PostgreSQL process of this machine: the live ones, plus what
+     * the postmaster has collected from its children that ended (a connection's backend, a checkpoint).
+     * The delta over a phase is what PostgreSQL spent on it, whoever its clients were; -1 if unreadable.
+     */
+    static double postgresSeconds() {
+        long ticks = 0;
+        boolean found = false;
+        try (Stream<Path> processes = Files.list(Path.of("/proc"))) {
+            for (Path process : processes.filter(p -> p.getFileName().toString().matches("\\d+")).toList()) {
+                String[] fields = statFields(process.resolve("stat"));
+                if (fields == null || !commandOf(process.resolve("stat")).equals("postgres")) {
+                    continue;
+                }
+                found = true;
+                ticks += Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+                if (!commandOf(Path.of("/proc", fields[1], "stat")).equals("postgres")) {
+                    // The postmaster (its parent is not PostgreSQL): add its ended children's time.
+                    ticks += Long.parseLong(fields[13]) + Long.parseLong(fields[14]);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+        return found ? ticks / TICKS_PER_SECOND : -1;
+    }
+
+    /** CPU seconds of the Kafka broker bin/infra started (its pid file in .infra), or -1 without one. */
+    static double brokerSeconds() {
+        try {
+            return seconds(Long.parseLong(Files.readString(Path.of(".infra", "kafka.pid")).trim()));
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    /** CPU seconds the whole machine has been busy (all cores, every state but idle and I/O wait), from /proc/stat. */
+    static double machineBusySeconds() {
+        try {
+            String[] cpu = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+            long busy = 0;
+            for (int i = 1; i < cpu.length && i <= 8; i++) {
+                if (i != 4 && i != 5) {
+                    busy += Long.parseLong(cpu[i]);
+                }
+            }
+            return busy / TICKS_PER_SECOND;
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    /** The fields of a stat line after the command name (state first), or null if unreadable. */
+    private static String[] statFields(Path stat) {
+        try {
+            String line = Files.readString(stat);
+            return line.substring(line.lastIndexOf(')') + 2).split(" ");
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** The command name in a stat line ("" if unreadable). */
+    private static String commandOf(Path stat) {
+        try {
+            String line = Files.readString(stat);
+            return line.substring(line.indexOf('(') + 1, line.lastIndexOf(')'));
+        } catch (IOException | RuntimeException e) {
+            return "";
+        }
+    }
+
     /** utime + stime: fields 14 and 15 of a stat line, counted after the ")" that ends the command name. */
     private static long ticks(Path stat) {
         try {

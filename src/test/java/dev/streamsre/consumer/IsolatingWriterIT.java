@@ -100,6 +100,19 @@ class IsolatingWriterIT {
         assertThat(fresh.fate()).isEqualTo(Fate.LANDED);
         assertThat(PipelineState.count("SELECT count(*) FROM processed_events")).as("the conflict left no ledger row")
                 .isEqualTo(2);
+
+        // The ledger forgot the first event (pruned past the horizon) and it is read again, beside
+        // a new event: its review is there, written by itself, so it is a duplicate, and it gets
+        // its ledger row back; the new event lands.
+        PipelineState.execute("DELETE FROM processed_events WHERE event_id = '" + first.event().eventId() + "'");
+        BatchRecord forgotten = BatchRecord.synthetic(first.event(), 0, 0);
+        BatchRecord another = record(3, "user:4", "review-" + UUID.randomUUID(), "new too");
+        writer.write(List.of(forgotten, another)).await().atMost(Duration.ofSeconds(30));
+        assertThat(forgotten.fate()).isEqualTo(Fate.DUPLICATE);
+        assertThat(another.fate()).isEqualTo(Fate.LANDED);
+        assertThat(PipelineState.count("SELECT count(*) FROM processed_events WHERE event_id = '"
+                + first.event().eventId() + "'")).as("the forgotten event's ledger row, written back").isEqualTo(1);
+        assertThat(PipelineState.count("SELECT count(*) FROM reviews")).as("first, fresh and another").isEqualTo(3);
     }
 
     @Test
