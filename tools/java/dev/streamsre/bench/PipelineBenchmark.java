@@ -793,30 +793,12 @@ public final class PipelineBenchmark {
     private record CpuShares(double postgres, double broker, double machine, double wall) {
 
         static CpuShares start() throws InterruptedException {
-            return new CpuShares(settledPostgresSeconds(), ProcessCpu.brokerSeconds(), ProcessCpu.machineBusySeconds(), 0);
+            return new CpuShares(ProcessCpu.settledPostgresSeconds(), ProcessCpu.brokerSeconds(), ProcessCpu.machineBusySeconds(), 0);
         }
 
         CpuShares stop(double wallSeconds) throws InterruptedException {
-            return new CpuShares(settledPostgresSeconds() - postgres, ProcessCpu.brokerSeconds() - broker,
+            return new CpuShares(ProcessCpu.settledPostgresSeconds() - postgres, ProcessCpu.brokerSeconds() - broker,
                     ProcessCpu.machineBusySeconds() - machine, wallSeconds);
-        }
-
-        /**
-         * PostgreSQL's CPU once two readings 200 ms apart agree: a backend that ends during a reading
-         * (the ceiling's connections close just before it) can be missed, neither alive any more nor
-         * yet collected by the postmaster, and would make the phase look seconds cheaper.
-         */
-        private static double settledPostgresSeconds() throws InterruptedException {
-            double previous = ProcessCpu.postgresSeconds();
-            for (int attempt = 0; attempt < 20; attempt++) {
-                Thread.sleep(200);
-                double now = ProcessCpu.postgresSeconds();
-                if (Math.abs(now - previous) <= 0.05) {
-                    return now;
-                }
-                previous = now;
-            }
-            return previous;
         }
 
         String describe(long events, String writer) {

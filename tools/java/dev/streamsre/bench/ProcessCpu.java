@@ -3,6 +3,8 @@ package dev.streamsre.bench;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.stream.Stream;
 
 /**
@@ -47,25 +49,42 @@ final class ProcessCpu {
      * The delta over a phase is what PostgreSQL spent on it, whoever its clients were; -1 if unreadable.
      */
     static double postgresSeconds() {
-        long ticks = 0;
-        boolean found = false;
+        Map<String, Stat> postgres = new HashMap<>();
         try (Stream<Path> processes = Files.list(Path.of("/proc"))) {
-            for (Path process : processes.filter(p -> p.getFileName().toString().matches("\\d+")).toList()) {
-                String[] fields = statFields(process.resolve("stat"));
-                if (fields == null || !commandOf(process.resolve("stat")).equals("postgres")) {
-                    continue;
-                }
-                found = true;
-                ticks += Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
-                if (!commandOf(Path.of("/proc", fields[1], "stat")).equals("postgres")) {
-                    // The postmaster (its parent is not PostgreSQL): add its ended children's time.
-                    ticks += Long.parseLong(fields[13]) + Long.parseLong(fields[14]);
-                }
-            }
+            processes.filter(p -> p.getFileName().toString().matches("\\d+"))
+                    .map(process -> Stat.read(process.resolve("stat")))
+                    .filter(stat -> stat != null && stat.command().equals("postgres"))
+                    .forEach(stat -> postgres.put(stat.pid(), stat));
         } catch (IOException | RuntimeException e) {
             return -1;
         }
-        return found ? ticks / TICKS_PER_SECOND : -1;
+        long ticks = 0;
+        for (Stat stat : postgres.values()) {
+            ticks += stat.ticks();
+            if (!postgres.containsKey(stat.parentPid())) {
+                // The postmaster (its parent is not PostgreSQL): add its ended children's time.
+                ticks += stat.childrenTicks();
+            }
+        }
+        return postgres.isEmpty() ? -1 : ticks / TICKS_PER_SECOND;
+    }
+
+    /**
+     * {@link #postgresSeconds()} once two readings 200 ms apart agree: a backend that ends during a
+     * reading (the ceiling's connections close just before it) can be missed, neither alive any more
+     * nor yet collected by the postmaster, and would make the phase look seconds cheaper.
+     */
+    static double settledPostgresSeconds() throws InterruptedException {
+        double previous = postgresSeconds();
+        for (int attempt = 0; attempt < 20; attempt++) {
+            Thread.sleep(200);
+            double now = postgresSeconds();
+            if (Math.abs(now - previous) <= 0.05) {
+                return now;
+            }
+            previous = now;
+        }
+        return previous;
     }
 
     /** CPU seconds of the Kafka broker bin/infra started (its pid file in .infra), or -1 without one. */
@@ -93,34 +112,43 @@ final class ProcessCpu {
         }
     }
 
-    /** The fields of a stat line after the command name (state first), or null if unreadable. */
-    private static String[] statFields(Path stat) {
-        try {
-            String line = Files.readString(stat);
-            return line.substring(line.lastIndexOf(')') + 2).split(" ");
-        } catch (IOException | RuntimeException e) {
-            return null;
-        }
-    }
-
-    /** The command name in a stat line ("" if unreadable). */
-    private static String commandOf(Path stat) {
-        try {
-            String line = Files.readString(stat);
-            return line.substring(line.indexOf('(') + 1, line.lastIndexOf(')'));
-        } catch (IOException | RuntimeException e) {
-            return "";
-        }
-    }
-
-    /** utime + stime: fields 14 and 15 of a stat line, counted after the ")" that ends the command name. */
+    /** utime + stime of one process or thread; -1 if unreadable. */
     private static long ticks(Path stat) {
-        try {
-            String line = Files.readString(stat);
-            String[] fields = line.substring(line.lastIndexOf(')') + 2).split(" ");
+        Stat read = Stat.read(stat);
+        return read == null ? -1 : read.ticks();
+    }
+
+    /**
+     * One /proc stat line: the command name (between the first "(" and the last ")", as it may hold
+     * either), and the fields after it, the state first (so field N of proc(5) is {@code fields[N - 3]}).
+     */
+    private record Stat(String pid, String command, String[] fields) {
+
+        /** The line at {@code path}, or null if the process is gone or the line unreadable. */
+        static Stat read(Path path) {
+            try {
+                String line = Files.readString(path);
+                int open = line.indexOf('(');
+                int close = line.lastIndexOf(')');
+                return new Stat(line.substring(0, open).trim(), line.substring(open + 1, close),
+                        line.substring(close + 2).split(" "));
+            } catch (IOException | RuntimeException e) {
+                return null;
+            }
+        }
+
+        String parentPid() {
+            return fields[1];
+        }
+
+        /** utime + stime: fields 14 and 15. */
+        long ticks() {
             return Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
-        } catch (IOException | RuntimeException e) {
-            return -1;
+        }
+
+        /** cutime + cstime, the children it has collected: fields 16 and 17. */
+        long childrenTicks() {
+            return Long.parseLong(fields[13]) + Long.parseLong(fields[14]);
         }
     }
 }
