@@ -20,8 +20,8 @@ import java.util.function.Function;
  * idle.
  *
  * <p>The rule is Confluent parallel-consumer's key ordering: a key's next write waits for its
- * previous one. Each partition's records of a batch are one write (one transaction) that starts once
- * every unfinished write holding one of its keys has committed. Writes that share no key with
+ * previous one. Each batch is one write (one transaction, as large as the batch) that starts once
+ * every unfinished write holding one of its keys has committed. Batches that share no key with
  * the writes in flight, from another partition or another Kafka consumer, start at once; at most
  * {@code concurrency} writes run, and ready writes start in the order they became ready. (Splitting
  * a batch by key to start part of it earlier was tried: it multiplied small transactions, and the
@@ -61,53 +61,13 @@ final class KeyOrderedWriteScheduler {
     }
 
     /**
-     * Schedules the writes of one batch: one write per partition of the batch. Each write's records
-     * still to write ({@link BatchRecord#toWrite()}) decide whom it waits for; the writer gets all of
-     * the partition's records, whose receipt it records (a part with nothing to write has no key,
-     * and waits for no one). Batches must be scheduled in the order their records were read; the
-     * scheduling itself is immediate. The result completes when every write of the batch has ended,
-     * and fails if one of them failed.
-     *
-     * <p>Why one write per partition: a Kafka consumer's polls drain one partition's fetched data
-     * before the next one's, so a poll often ends one partition's run and starts another's. Written
-     * as one transaction, such a batch tied the two partitions' hot keys into one chain of writes.
-     * Split, each partition's writes follow only their own, and two hot partitions owned by one
-     * Kafka consumer are written at once.
+     * Schedules the write of one batch. Its records still to write ({@link BatchRecord#toWrite()})
+     * decide whom it waits for; the writer gets the whole batch, whose receipts it records (a batch
+     * with nothing to write has no key, and waits for no one). Batches must be scheduled in the
+     * order their records were read; the scheduling itself is immediate. The result completes when
+     * the write has ended.
      */
     Uni<Void> schedule(List<BatchRecord> records) {
-        List<List<BatchRecord>> parts = byPartition(records);
-        if (parts.size() == 1) {
-            return scheduleWrite(parts.get(0));
-        }
-        List<Uni<Void>> writes = new ArrayList<>(parts.size());
-        for (List<BatchRecord> part : parts) {
-            writes.add(scheduleWrite(part));
-        }
-        // Every write ends before the batch does, even after a failure: the caller releases the
-        // batch's records, and a graceful stop waits for them, only once nothing of it still runs.
-        return Uni.join().all(writes).andCollectFailures().replaceWithVoid();
-    }
-
-    /** The batch's records by partition, each part in the order read; one part for a single-partition batch. */
-    private static List<List<BatchRecord>> byPartition(List<BatchRecord> records) {
-        boolean onePartition = true;
-        for (BatchRecord record : records) {
-            if (record.partition() != records.get(0).partition()) {
-                onePartition = false;
-                break;
-            }
-        }
-        if (onePartition) {
-            return List.of(records);
-        }
-        Map<Integer, List<BatchRecord>> parts = new java.util.LinkedHashMap<>();
-        for (BatchRecord record : records) {
-            parts.computeIfAbsent(record.partition(), partition -> new ArrayList<>()).add(record);
-        }
-        return new ArrayList<>(parts.values());
-    }
-
-    private Uni<Void> scheduleWrite(List<BatchRecord> records) {
         List<BatchRecord> toWrite = new ArrayList<>(records.size());
         for (BatchRecord record : records) {
             if (record.toWrite()) {

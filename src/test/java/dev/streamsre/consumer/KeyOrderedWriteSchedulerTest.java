@@ -58,34 +58,6 @@ class KeyOrderedWriteSchedulerTest {
     }
 
     @Example
-    void aBatchSpanningTwoPartitionsIsOneWritePerPartitionAndEndsWhenBothHave() {
-        List<PendingWrite> started = new ArrayList<>();
-        KeyOrderedWriteScheduler scheduler = new KeyOrderedWriteScheduler(3, records -> {
-            PendingWrite write = new PendingWrite(records);
-            started.add(write);
-            return Uni.createFrom().completionStage(write.done);
-        });
-        // A poll that ends partition 0's run and starts partition 1's, then each partition's next batch.
-        List<BatchRecord> mixed = new ArrayList<>(batch(0, 0, "user:1", "cold:7"));
-        mixed.addAll(batch(1, 0, "user:3"));
-        CompletableFuture<Void> first = scheduler.schedule(mixed).subscribeAsCompletionStage();
-        scheduler.schedule(batch(1, 1, "user:3"));
-        scheduler.schedule(batch(0, 2, "user:1"));
-        assertThat(started).hasSize(2);
-        assertThat(keys(started.get(0))).containsExactly("user:1", "cold:7");
-        assertThat(keys(started.get(1))).containsExactly("user:3");
-        // Partition 1's next write follows partition 1's part alone, not the whole batch.
-        started.get(1).succeed();
-        assertThat(started).hasSize(3);
-        assertThat(keys(started.get(2))).containsExactly("user:3");
-        assertThat(first).isNotDone();
-        started.get(0).succeed();
-        assertThat(first).isCompleted();
-        assertThat(started).hasSize(4);
-        assertThat(keys(started.get(3))).containsExactly("user:1");
-    }
-
-    @Example
     void aFailedWriteFailsTheLaterWritesOfItsKeysWithoutRunningThem() {
         List<PendingWrite> started = new ArrayList<>();
         KeyOrderedWriteScheduler scheduler = recording(started);
