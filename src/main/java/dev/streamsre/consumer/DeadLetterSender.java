@@ -333,8 +333,8 @@ public class DeadLetterSender {
         config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         // Dead letters come a few per batch: with linger.ms=5 they left in many small produce requests,
         // and a poisoned drain (1 % poison, a million events) cost this producer's thread and the
-        // broker 1.7 s more CPU than with 50 ms, and 7-12 points of poisoned / clean rate
-        // (docs/benchmarks.md, "Dead letters and the poisoned drain"). Only the batch's commit waits
+        // broker 1.7 s more CPU than with 50 ms, and poisoned / clean fell to 0.84-0.87x (0.93-0.96x with
+        // 50 ms; docs/benchmarks.md, "Dead letters and the poisoned drain"). Only the batch's commit waits
         // for a send, and it can wait 50 ms.
         config.put(ProducerConfig.LINGER_MS_CONFIG, 50);
         // Fail an attempt within seconds (missing topic, broker away), and retry it here with backoff.
