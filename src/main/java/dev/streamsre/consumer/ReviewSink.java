@@ -20,6 +20,7 @@ import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.RowSet;
 import io.vertx.mutiny.sqlclient.SqlConnection;
+import io.vertx.mutiny.sqlclient.Transaction;
 import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Instance;
@@ -177,17 +178,38 @@ public class ReviewSink {
             return Uni.createFrom().voidItem();
         }
         if (records.isEmpty()) {
-            return pool().withTransaction(connection -> insertReceipts(connection, receiptOf, BatchRecord::fate))
+            return inTransaction(connection -> insertReceipts(connection, receiptOf, BatchRecord::fate))
                     .onFailure(failure -> !FailureClassifier.isTransient(failure)).transform(RefusedByDatabaseException::new)
                     .replaceWithVoid();
         }
-        return pool().withTransaction(connection -> insertBatch(connection, records)
+        return inTransaction(connection -> insertBatch(connection, records)
                 .chain(batch -> resolveNotLanded(connection, records, batch))
                 .call(settled -> insertReceipts(connection, receiptOf, record -> settled.fateOf(record))))
                 // Settled only once the transaction committed: a retried or refused write settles nothing.
                 .invoke(notLanded -> settle(records, notLanded))
                 .onFailure(failure -> !FailureClassifier.isTransient(failure)).transform(RefusedByDatabaseException::new)
                 .replaceWithVoid();
+    }
+
+    /**
+     * {@code Pool.withTransaction}, less one round trip: BEGIN is not awaited, so the first statement
+     * follows it on the wire and PostgreSQL runs the two back to back (the Vert.x client pipelines a
+     * connection's commands, and a transaction's statements pass its BEGIN in order). Under a backlog,
+     * BEGIN's own round trip was 2-3 ms of each 25-27 ms write, time the connection's backend sat idle
+     * (docs/benchmarks.md). Commits when the work succeeds and rolls back when it or BEGIN fails, as
+     * withTransaction does; a failed commit fails the call.
+     */
+    private <T> Uni<T> inTransaction(Function<SqlConnection, Uni<T>> work) {
+        return pool().withConnection(connection -> Uni.combine().all()
+                .unis(connection.begin(), Uni.createFrom().deferred(() -> work.apply(connection))).asTuple()
+                .onFailure().call(() -> rollback(connection))
+                .chain(begun -> begun.getItem1().commit().replaceWith(begun.getItem2())));
+    }
+
+    /** Rolls back the connection's open transaction, if any; a failed rollback leaves it to the pool's close. */
+    private static Uni<Void> rollback(SqlConnection connection) {
+        Transaction transaction = connection.transaction();
+        return transaction == null ? Uni.createFrom().voidItem() : transaction.rollback().onFailure().recoverWithNull();
     }
 
     /**
