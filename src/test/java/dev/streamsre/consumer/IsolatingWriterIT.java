@@ -1,27 +1,40 @@
 package dev.streamsre.consumer;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.streamsre.consumer.BatchRecord.Fate;
 import dev.streamsre.event.Event;
+import dev.streamsre.event.EventCodec;
 import dev.streamsre.event.ReviewData;
 import dev.streamsre.failure.FailureClassifier;
+import dev.streamsre.failure.RefusedByDatabaseException;
 import dev.streamsre.it.PipelineState;
 import dev.streamsre.it.TestInfrastructure;
 import dev.streamsre.observability.PipelineMetrics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.reactive.messaging.kafka.IncomingKafkaRecord;
+import io.smallrye.reactive.messaging.kafka.IncomingKafkaRecordBatch;
+import io.smallrye.reactive.messaging.kafka.commit.KafkaCommitHandler;
 import io.vertx.mutiny.core.Vertx;
 import io.vertx.mutiny.pgclient.PgBuilder;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.pgclient.PgConnectOptions;
+import io.vertx.sqlclient.PoolOptions;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -54,6 +67,7 @@ class IsolatingWriterIT {
     @AfterEach
     void close() {
         PipelineState.execute("DROP TRIGGER IF EXISTS refuse_marked ON reviews");
+        PipelineState.execute("DROP TRIGGER IF EXISTS refuse_marked ON partition_receipts");
         PipelineState.execute("DROP FUNCTION IF EXISTS refuse_marked()");
         PipelineState.execute("DROP SEQUENCE IF EXISTS refusals");
         pool.closeAndAwait();
@@ -152,12 +166,73 @@ class IsolatingWriterIT {
         assertThat(refusal.current()).as("accepting writes again").isNull();
     }
 
+    @Test
+    void aWriteIsOneTransactionFromItsFirstStatementAndGivesItsConnectionBackClean() {
+        // ReviewSink sends BEGIN with the batch statement instead of waiting for its answer. The
+        // statement must still be inside the transaction: when the receipts after it are refused,
+        // the reviews and ledger rows it wrote go too. And the pool's only connection must come
+        // back with no transaction open, or the next write on it would fail.
+        Pool single = PgBuilder.pool().with(new PoolOptions().setMaxSize(1))
+                .connectingTo(PgConnectOptions.fromUri(TestInfrastructure.databaseUrl())).using(vertx).build();
+        try {
+            ReviewSink sink = new ReviewSink(single, metrics);
+            refuse("partition_receipts", "RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = 'permission denied (test)';");
+            List<BatchRecord> batch = readFromKafka(record(0, "user:1", "review-" + UUID.randomUUID(), "fine"),
+                    record(1, "user:2", "review-" + UUID.randomUUID(), "fine"));
+
+            assertThatThrownBy(() -> sink.write(batch, batch).await().atMost(Duration.ofSeconds(30)))
+                    .isInstanceOf(RefusedByDatabaseException.class);
+            assertThat(PipelineState.count("SELECT count(*) FROM reviews")).as("rolled back with the receipts").isZero();
+            assertThat(PipelineState.count("SELECT count(*) FROM processed_events")).isZero();
+            assertThat(batch).extracting(BatchRecord::fate).containsOnly(Fate.TO_WRITE);
+
+            PipelineState.execute("DROP TRIGGER refuse_marked ON partition_receipts");
+            sink.write(batch, batch).await().atMost(Duration.ofSeconds(30));
+            assertThat(batch).extracting(BatchRecord::fate).containsOnly(Fate.LANDED);
+            assertThat(PipelineState.count("SELECT count(*) FROM reviews")).isEqualTo(2);
+            assertThat(PipelineState.count("SELECT count(*) FROM partition_receipts")).isEqualTo(1);
+        } finally {
+            single.closeAndAwait();
+        }
+    }
+
     private static void refuse(String body) {
+        refuse("reviews", body);
+    }
+
+    private static void refuse(String table, String body) {
         // SECURITY DEFINER: the test's sequence belongs to the schema's owner, not to the app's role.
         PipelineState.execute("CREATE OR REPLACE FUNCTION refuse_marked() RETURNS trigger LANGUAGE plpgsql"
                 + " SECURITY DEFINER AS $$ BEGIN " + body + " RETURN NEW; END $$");
-        PipelineState.execute("CREATE OR REPLACE TRIGGER refuse_marked BEFORE INSERT ON reviews FOR EACH ROW"
+        PipelineState.execute("CREATE OR REPLACE TRIGGER refuse_marked BEFORE INSERT ON " + table + " FOR EACH ROW"
                 + " EXECUTE FUNCTION refuse_marked()");
+    }
+
+    /**
+     * The records as the connector would deliver them (synthetic records have no receipts): each
+     * one's event, at its offset of partition 0 of a topic no test reads.
+     */
+    private static List<BatchRecord> readFromKafka(BatchRecord... decoded) {
+        List<ConsumerRecord<byte[], byte[]>> read = new ArrayList<>();
+        for (BatchRecord record : decoded) {
+            read.add(new ConsumerRecord<>("it-isolating-writer", 0, record.offset(),
+                    record.event().key().getBytes(StandardCharsets.UTF_8), new EventCodec().encode(record.event())));
+        }
+        KafkaCommitHandler noCommits = new KafkaCommitHandler() {
+            @Override
+            public <K, V> Uni<Void> handle(IncomingKafkaRecord<K, V> record) {
+                return Uni.createFrom().voidItem();
+            }
+        };
+        IncomingKafkaRecordBatch<byte[], byte[]> batch = new IncomingKafkaRecordBatch<>(new ConsumerRecords<>(
+                Map.of(new TopicPartition("it-isolating-writer", 0), read), Map.of()), "events-in", 0, noCommits, null, false, false);
+        List<BatchRecord> records = new ArrayList<>();
+        for (int i = 0; i < decoded.length; i++) {
+            BatchRecord record = BatchRecord.of(batch.getRecords().get(i));
+            record.decoded(decoded[i].event());
+            records.add(record);
+        }
+        return records;
     }
 
     private static BatchRecord record(long offset, String key, String reviewId, String text) {
