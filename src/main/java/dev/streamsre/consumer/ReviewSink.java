@@ -358,6 +358,10 @@ public class ReviewSink {
             if (!record.toWrite()) {
                 return record.fate();
             }
+            if (duplicates.isEmpty() && conflicts.isEmpty()) {
+                // The usual write: every event landed.
+                return BatchRecord.Fate.LANDED;
+            }
             UUID id = record.event().eventId();
             if (conflicts.contains(id)) {
                 return BatchRecord.Fate.DEAD_LETTER;
