@@ -108,7 +108,7 @@ public class ConsumerWarmUp {
         for (int chain = 0; chain < connections; chain++) {
             chains.add(rehearseFrom(decoded, chain * BATCH));
         }
-        return sink.write(List.of(), List.of(), WriteTurn.ANY_TIME)
+        return sink.write(List.of(), List.of())
                 .chain(() -> Uni.join().all(chains).andFailFast())
                 .replaceWith(events);
     }

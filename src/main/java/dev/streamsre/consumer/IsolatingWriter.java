@@ -78,13 +78,9 @@ public class IsolatingWriter {
      * every record is settled: a crash in between leaves landed rows that the redelivered range's
      * receipt counts as duplicates, still accounted for by their ledger rows.
      *
-     * <p>Every transaction that writes records commits in its {@code turn}: after every earlier write
-     * of the same keys.
-     *
      * @param batch every record of the batch, whatever its fate so far
-     * @param turn the batch's place in the order of its keys ({@link KeyOrderedWriteScheduler})
      */
-    public Uni<Void> write(List<BatchRecord> batch, WriteTurn turn) {
+    public Uni<Void> write(List<BatchRecord> batch) {
         List<BatchRecord> receiptOf = receipts ? batch : List.of();
         List<BatchRecord> records = new ArrayList<>(batch.size());
         for (BatchRecord record : batch) {
@@ -96,7 +92,7 @@ public class IsolatingWriter {
             return recordReceipts(receiptOf);
         }
         AtomicInteger transactions = new AtomicInteger();
-        return write(records, 1, transactions, receiptOf, turn).call(() -> {
+        return write(records, 1, transactions, receiptOf).call(() -> {
             refusal.accepted();
             if (transactions.get() == 1) {
                 return Uni.createFrom().voidItem();
@@ -117,8 +113,7 @@ public class IsolatingWriter {
         if (receiptOf.isEmpty()) {
             return Uni.createFrom().voidItem();
         }
-        // Receipts order nothing: their records are settled, and no later write waits for them.
-        return sink.write(List.of(), receiptOf, WriteTurn.ANY_TIME)
+        return sink.write(List.of(), receiptOf)
                 .onFailure(RefusedByDatabaseException.class).invoke(refusal::refused)
                 .onFailure(failure -> !ShutdownSignal.isStopping())
                 .retry().withBackOff(OUTAGE_BACKOFF, OUTAGE_MAX_BACKOFF).indefinitely()
@@ -129,24 +124,23 @@ public class IsolatingWriter {
      * @param attempts how many writes, this one included, each of these records has been part of
      * @param receiptOf the batch whose receipts the first transaction records, if it commits
      */
-    private Uni<Void> write(List<BatchRecord> records, int attempts, AtomicInteger transactions, List<BatchRecord> receiptOf,
-            WriteTurn turn) {
+    private Uni<Void> write(List<BatchRecord> records, int attempts, AtomicInteger transactions, List<BatchRecord> receiptOf) {
         return Uni.createFrom().deferred(() -> {
             if (transactions.getAndIncrement() > 0) {
                 metrics.isolationWrite();
-                return sink.write(records, List.of(), turn);
+                return sink.write(records, List.of());
             }
-            return sink.write(records, receiptOf, turn);
+            return sink.write(records, receiptOf);
         })
                 .onFailure(RefusedByDatabaseException.class).recoverWithUni(refused -> records.size() == 1
-                        ? alone(records.get(0), refused, attempts, transactions, turn)
-                        : split(records, attempts, transactions, turn));
+                        ? alone(records.get(0), refused, attempts, transactions)
+                        : split(records, attempts, transactions));
     }
 
-    private Uni<Void> split(List<BatchRecord> records, int attempts, AtomicInteger transactions, WriteTurn turn) {
+    private Uni<Void> split(List<BatchRecord> records, int attempts, AtomicInteger transactions) {
         int half = records.size() / 2;
-        return write(records.subList(0, half), attempts + 1, transactions, List.of(), turn)
-                .chain(() -> write(records.subList(half, records.size()), attempts + 1, transactions, List.of(), turn));
+        return write(records.subList(0, half), attempts + 1, transactions, List.of())
+                .chain(() -> write(records.subList(half, records.size()), attempts + 1, transactions, List.of()));
     }
 
     /**
@@ -155,8 +149,7 @@ public class IsolatingWriter {
      * attempts; then, permanent or unknown, the probe decides: accepted, the record is refused
      * (DLQ); refused too, it is an outage, and the record waits with backoff and is written again.
      */
-    private Uni<Void> alone(BatchRecord record, Throwable refused, int attemptsSoFar, AtomicInteger transactions,
-            WriteTurn turn) {
+    private Uni<Void> alone(BatchRecord record, Throwable refused, int attemptsSoFar, AtomicInteger transactions) {
         AtomicReference<Throwable> batchFailure = new AtomicReference<>(refused);
         AtomicInteger attempts = new AtomicInteger(attemptsSoFar);
         AtomicInteger writtenAlone = new AtomicInteger();
@@ -169,7 +162,7 @@ public class IsolatingWriter {
             writtenAlone.incrementAndGet();
             transactions.incrementAndGet();
             metrics.isolationWrite();
-            return sink.write(List.of(record), List.of(), turn);
+            return sink.write(List.of(record), List.of());
         });
         return writeAlone
                 // Unknown: at least one try alone, more until the record has been part of max-attempts writes.
@@ -177,7 +170,7 @@ public class IsolatingWriter {
                         && (writtenAlone.get() == 0 || attempts.get() < maxAttempts))
                 .retry().withBackOff(ALONE_BACKOFF, ALONE_MAX_BACKOFF).atMost(Math.max(1, maxAttempts))
                 .onFailure(failure -> !FailureClassifier.isTransient(failure))
-                .recoverWithUni(failure -> judge(record, failure, attempts.get(), writtenAlone.get(), transactions, turn))
+                .recoverWithUni(failure -> judge(record, failure, attempts.get(), writtenAlone.get(), transactions))
                 // The database refuses the probe too: an outage, not poison. Write the record again
                 // until it lands or is refused for a reason of its own; stop when shutdown begins.
                 .onFailure(failure -> failure instanceof DatabaseRefusingWritesException && !ShutdownSignal.isStopping())
@@ -193,7 +186,7 @@ public class IsolatingWriter {
      * condemning a good record: the record then lands, or the outage is seen.
      */
     private Uni<Void> judge(BatchRecord record, Throwable failure, int attempts, int writtenAlone,
-            AtomicInteger transactions, WriteTurn turn) {
+            AtomicInteger transactions) {
         if (ShutdownSignal.isStopping() && FailureClassifier.isUnknown(failure)
                 && (attempts < maxAttempts || writtenAlone == 0)) {
             // Shutdown cut its retries short: not enough evidence against the record. Its batch stays
@@ -203,7 +196,7 @@ public class IsolatingWriter {
         return probe(failure).chain(() -> {
             transactions.incrementAndGet();
             metrics.isolationWrite();
-            return sink.write(List.of(record), List.of(), turn);
+            return sink.write(List.of(record), List.of());
         }).onFailure(RefusedByDatabaseException.class).recoverWithUni(again -> probe(again).invoke(() -> {
             refusal.accepted();
             record.deadLetter(poison(record, again, attempts + 1));

@@ -152,9 +152,6 @@ public class ReviewSink {
      * these), the same transaction records the batch's {@link PartitionReceipt}s, built with the
      * fates it is committing; empty: no receipt (an isolation round's partial write).
      *
-     * <p>{@code turn} orders the write among the other writes of its keys: it commits only once every
-     * earlier write of its keys has committed.
-     *
      * <p>Transient failures (connection lost, statement timeout, serialization failure, too many
      * connections...) are retried without limit, with exponential backoff and jitter (100 ms doubling
      * to 5 s by default; see application.properties for the settings): an outage is not poison, and
@@ -176,18 +173,18 @@ public class ReviewSink {
             skipOn = RefusedByDatabaseException.class)
     @CircuitBreakerName(CIRCUIT)
     @AsynchronousNonBlocking
-    public Uni<Void> write(List<BatchRecord> records, List<BatchRecord> receiptOf, WriteTurn turn) {
+    public Uni<Void> write(List<BatchRecord> records, List<BatchRecord> receiptOf) {
         if (records.isEmpty() && receiptOf.isEmpty()) {
             return Uni.createFrom().voidItem();
         }
         if (records.isEmpty()) {
-            return inTransaction(connection -> insertReceipts(connection, receiptOf, BatchRecord::fate), turn)
+            return inTransaction(connection -> insertReceipts(connection, receiptOf, BatchRecord::fate))
                     .onFailure(failure -> !FailureClassifier.isTransient(failure)).transform(RefusedByDatabaseException::new)
                     .replaceWithVoid();
         }
         return inTransaction(connection -> insertBatch(connection, records)
                 .chain(batch -> resolveNotLanded(connection, records, batch))
-                .call(settled -> insertReceipts(connection, receiptOf, record -> settled.fateOf(record))), turn)
+                .call(settled -> insertReceipts(connection, receiptOf, record -> settled.fateOf(record))))
                 // Settled only once the transaction committed: a retried or refused write settles nothing.
                 .invoke(notLanded -> settle(records, notLanded))
                 .onFailure(failure -> !FailureClassifier.isTransient(failure)).transform(RefusedByDatabaseException::new)
@@ -201,14 +198,10 @@ public class ReviewSink {
      * BEGIN's own round trip was 2-3 ms of each 25-27 ms write, time the connection's backend sat idle
      * (docs/benchmarks.md). Commits when the work succeeds and rolls back when it or BEGIN fails, as
      * withTransaction does; a failed commit fails the call.
-     *
-     * <p>COMMIT waits for the write's {@link WriteTurn}: every earlier write of its keys committed.
-     * A turn that never comes (that write was left for redelivery) rolls this one back.
      */
-    private <T> Uni<T> inTransaction(Function<SqlConnection, Uni<T>> work, WriteTurn turn) {
+    private <T> Uni<T> inTransaction(Function<SqlConnection, Uni<T>> work) {
         return pool().withConnection(connection -> Uni.combine().all()
                 .unis(connection.begin(), Uni.createFrom().deferred(() -> work.apply(connection))).asTuple()
-                .call(turn::mayCommit)
                 .onFailure().call(() -> rollback(connection))
                 .chain(begun -> begun.getItem1().commit().replaceWith(begun.getItem2())));
     }
@@ -357,10 +350,6 @@ public class ReviewSink {
         BatchRecord.Fate fateOf(BatchRecord record) {
             if (!record.toWrite()) {
                 return record.fate();
-            }
-            if (duplicates.isEmpty() && conflicts.isEmpty()) {
-                // The usual write: every event landed.
-                return BatchRecord.Fate.LANDED;
             }
             UUID id = record.event().eventId();
             if (conflicts.contains(id)) {

@@ -10,8 +10,6 @@ public class RetryTransientFailures implements Predicate<Throwable> {
 
     @Override
     public boolean test(Throwable failure) {
-        // A write whose earlier write failed cannot succeed by trying again: that write will not commit.
-        return FailureClassifier.isTransient(failure) && !(failure instanceof EarlierWriteFailedException)
-                && !ShutdownSignal.isStopping();
+        return FailureClassifier.isTransient(failure) && !ShutdownSignal.isStopping();
     }
 }

@@ -82,7 +82,7 @@ class IsolatingWriterIT {
             batch.add(record(i, "user:" + i, "review-" + UUID.randomUUID(), i == 499 ? "refuse-data" : "fine"));
         }
 
-        writer.write(batch, WriteTurn.ANY_TIME).await().atMost(Duration.ofSeconds(60));
+        writer.write(batch).await().atMost(Duration.ofSeconds(60));
 
         BatchRecord refused = batch.get(499);
         assertThat(refused.fate()).isEqualTo(Fate.DEAD_LETTER);
@@ -100,12 +100,12 @@ class IsolatingWriterIT {
     @Test
     void aRepeatIsADuplicateAndAReviewIdOfAnotherEventIsPoison() {
         BatchRecord first = record(0, "user:1", "review-shared", "first");
-        writer.write(List.of(first), WriteTurn.ANY_TIME).await().atMost(Duration.ofSeconds(30));
+        writer.write(List.of(first)).await().atMost(Duration.ofSeconds(30));
 
         BatchRecord redelivered = BatchRecord.synthetic(first.event(), 0, 0);
         BatchRecord conflicting = record(1, "user:2", "review-shared", "another event, the same review_id");
         BatchRecord fresh = record(2, "user:3", "review-" + UUID.randomUUID(), "new");
-        writer.write(List.of(redelivered, conflicting, fresh), WriteTurn.ANY_TIME).await().atMost(Duration.ofSeconds(30));
+        writer.write(List.of(redelivered, conflicting, fresh)).await().atMost(Duration.ofSeconds(30));
 
         assertThat(first.fate()).isEqualTo(Fate.LANDED);
         assertThat(redelivered.fate()).isEqualTo(Fate.DUPLICATE);
@@ -121,7 +121,7 @@ class IsolatingWriterIT {
         PipelineState.execute("DELETE FROM processed_events WHERE event_id = '" + first.event().eventId() + "'");
         BatchRecord forgotten = BatchRecord.synthetic(first.event(), 0, 0);
         BatchRecord another = record(3, "user:4", "review-" + UUID.randomUUID(), "new too");
-        writer.write(List.of(forgotten, another), WriteTurn.ANY_TIME).await().atMost(Duration.ofSeconds(30));
+        writer.write(List.of(forgotten, another)).await().atMost(Duration.ofSeconds(30));
         assertThat(forgotten.fate()).isEqualTo(Fate.DUPLICATE);
         assertThat(another.fate()).isEqualTo(Fate.LANDED);
         assertThat(PipelineState.count("SELECT count(*) FROM processed_events WHERE event_id = '"
@@ -139,7 +139,7 @@ class IsolatingWriterIT {
                 + " RAISE EXCEPTION USING ERRCODE = '23502', MESSAGE = 'null value in column \"region\"'; END IF;");
         BatchRecord record = record(0, "user:1", "review-" + UUID.randomUUID(), "refused once");
 
-        writer.write(List.of(record), WriteTurn.ANY_TIME).await().atMost(Duration.ofSeconds(30));
+        writer.write(List.of(record)).await().atMost(Duration.ofSeconds(30));
 
         assertThat(record.fate()).isEqualTo(Fate.LANDED);
         assertThat(PipelineState.count("SELECT count(*) FROM reviews")).isEqualTo(1);
@@ -153,7 +153,7 @@ class IsolatingWriterIT {
             batch.add(record(i, "user:" + i, "review-" + UUID.randomUUID(), "fine"));
         }
 
-        CompletableFuture<Void> written = writer.write(batch, WriteTurn.ANY_TIME).subscribeAsCompletionStage();
+        CompletableFuture<Void> written = writer.write(batch).subscribeAsCompletionStage();
         await("the outage reported").atMost(Duration.ofSeconds(30)).until(() -> refusal.current() != null);
         assertThat(refusal.current().sqlState()).isEqualTo("42501");
         Thread.sleep(1_000);
@@ -180,14 +180,14 @@ class IsolatingWriterIT {
             List<BatchRecord> batch = readFromKafka(record(0, "user:1", "review-" + UUID.randomUUID(), "fine"),
                     record(1, "user:2", "review-" + UUID.randomUUID(), "fine"));
 
-            assertThatThrownBy(() -> sink.write(batch, batch, WriteTurn.ANY_TIME).await().atMost(Duration.ofSeconds(30)))
+            assertThatThrownBy(() -> sink.write(batch, batch).await().atMost(Duration.ofSeconds(30)))
                     .isInstanceOf(RefusedByDatabaseException.class);
             assertThat(PipelineState.count("SELECT count(*) FROM reviews")).as("rolled back with the receipts").isZero();
             assertThat(PipelineState.count("SELECT count(*) FROM processed_events")).isZero();
             assertThat(batch).extracting(BatchRecord::fate).containsOnly(Fate.TO_WRITE);
 
             PipelineState.execute("DROP TRIGGER refuse_marked ON partition_receipts");
-            sink.write(batch, batch, WriteTurn.ANY_TIME).await().atMost(Duration.ofSeconds(30));
+            sink.write(batch, batch).await().atMost(Duration.ofSeconds(30));
             assertThat(batch).extracting(BatchRecord::fate).containsOnly(Fate.LANDED);
             assertThat(PipelineState.count("SELECT count(*) FROM reviews")).isEqualTo(2);
             assertThat(PipelineState.count("SELECT count(*) FROM partition_receipts")).isEqualTo(1);
