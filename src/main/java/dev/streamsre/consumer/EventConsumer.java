@@ -32,7 +32,7 @@ import org.jboss.logging.Logger;
  *
  * <p>Under a backlog (a full poll), the connector hands a Kafka consumer its next batch as soon as
  * this one is scheduled, not written: batches of one partition are scheduled in offset order, and
- * the scheduler makes each key's next write wait for its previous one, so one hot partition no
+ * the scheduler commits each key's next write only after its previous one, so one hot partition no
  * longer holds back the others, and PostgreSQL never waits for the consumer to read and decode.
  * A smaller batch is waited for, as the records arriving meanwhile then make the next batch.
  */

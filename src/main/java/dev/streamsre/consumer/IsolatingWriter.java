@@ -5,6 +5,7 @@ import dev.streamsre.failure.DatabaseRefusingWritesException;
 import dev.streamsre.failure.FailureClassifier;
 import dev.streamsre.failure.RedactedDatabaseException;
 import dev.streamsre.failure.RefusedByDatabaseException;
+import dev.streamsre.failure.RetryTransientFailures;
 import dev.streamsre.failure.ShutdownSignal;
 import dev.streamsre.observability.PipelineMetrics;
 import io.smallrye.mutiny.Uni;
@@ -46,6 +47,10 @@ public class IsolatingWriter {
     /** Once the cause of a refusal is gone, the waiting record is tried again within this long. */
     private static final Duration OUTAGE_BACKOFF = Duration.ofMillis(500);
     private static final Duration OUTAGE_MAX_BACKOFF = Duration.ofSeconds(5);
+    /** A COMMIT lost with its connection: written again after this long, doubling, as the guarded call's retries. */
+    private static final Duration COMMIT_BACKOFF = Duration.ofMillis(100);
+    private static final Duration COMMIT_MAX_BACKOFF = Duration.ofSeconds(5);
+    private static final RetryTransientFailures RETRY_TRANSIENT = new RetryTransientFailures();
 
     private final ReviewSink sink;
     private final WriteRefusal refusal;
@@ -78,9 +83,13 @@ public class IsolatingWriter {
      * every record is settled: a crash in between leaves landed rows that the redelivered range's
      * receipt counts as duplicates, still accounted for by their ledger rows.
      *
+     * <p>Every transaction that writes records commits in its {@code turn}: after every earlier write
+     * of the same keys.
+     *
      * @param batch every record of the batch, whatever its fate so far
+     * @param turn the batch's place in the order of its keys ({@link KeyOrderedWriteScheduler})
      */
-    public Uni<Void> write(List<BatchRecord> batch) {
+    public Uni<Void> write(List<BatchRecord> batch, WriteTurn turn) {
         List<BatchRecord> receiptOf = receipts ? batch : List.of();
         List<BatchRecord> records = new ArrayList<>(batch.size());
         for (BatchRecord record : batch) {
@@ -92,7 +101,7 @@ public class IsolatingWriter {
             return recordReceipts(receiptOf);
         }
         AtomicInteger transactions = new AtomicInteger();
-        return write(records, 1, transactions, receiptOf).call(() -> {
+        return write(records, 1, transactions, receiptOf, turn).call(() -> {
             refusal.accepted();
             if (transactions.get() == 1) {
                 return Uni.createFrom().voidItem();
@@ -113,7 +122,8 @@ public class IsolatingWriter {
         if (receiptOf.isEmpty()) {
             return Uni.createFrom().voidItem();
         }
-        return sink.write(List.of(), receiptOf)
+        // Receipts order nothing: their records are settled, and no later write waits for them.
+        return inTurn(List.of(), receiptOf, WriteTurn.ANY_TIME)
                 .onFailure(RefusedByDatabaseException.class).invoke(refusal::refused)
                 .onFailure(failure -> !ShutdownSignal.isStopping())
                 .retry().withBackOff(OUTAGE_BACKOFF, OUTAGE_MAX_BACKOFF).indefinitely()
@@ -121,26 +131,55 @@ public class IsolatingWriter {
     }
 
     /**
+     * One transaction of these records, committed in its turn: the statements in {@link
+     * ReviewSink#write}, the call the retry and the circuit breaker guard, then the wait for the turn
+     * and COMMIT outside it (why, on {@code ReviewSink.write}).
+     *
+     * <p>A write whose turn did not come while it held its locks rolled back (why, on {@link
+     * ReviewSink.OpenWrite#commitInTurn}): it waits for its turn without a transaction, then runs
+     * again. A COMMIT that failed transiently (its connection lost; it may even have committed) runs
+     * the whole write again, which the ledger makes safe: what committed comes back as duplicates.
+     * Like the guarded call's retries, these stop at shutdown.
+     */
+    private Uni<Void> inTurn(List<BatchRecord> records, List<BatchRecord> receiptOf, WriteTurn turn) {
+        return Uni.createFrom().deferred(() -> sink.write(records, receiptOf))
+                .chain(open -> open.commitInTurn(turn))
+                .onFailure(ReviewSink.TurnNotComeException.class).recoverWithUni(late -> {
+                    LOG.debugf("rolled back a write of %d record(s) waiting for its turn; writing it again once it has come",
+                            records.size());
+                    return turn.mayCommit().chain(() -> inTurn(records, receiptOf, turn));
+                })
+                .onFailure(RETRY_TRANSIENT).invoke(failure -> {
+                    metrics.retried();
+                    LOG.warnf("COMMIT failed transiently, writing the %d record(s) again: reason=%s error=%s",
+                            records.size(), FailureClassifier.classify(failure).reasonCode(),
+                            RedactedDatabaseException.of(failure).toString());
+                })
+                .onFailure(RETRY_TRANSIENT).retry().withBackOff(COMMIT_BACKOFF, COMMIT_MAX_BACKOFF).indefinitely();
+    }
+
+    /**
      * @param attempts how many writes, this one included, each of these records has been part of
      * @param receiptOf the batch whose receipts the first transaction records, if it commits
      */
-    private Uni<Void> write(List<BatchRecord> records, int attempts, AtomicInteger transactions, List<BatchRecord> receiptOf) {
+    private Uni<Void> write(List<BatchRecord> records, int attempts, AtomicInteger transactions, List<BatchRecord> receiptOf,
+            WriteTurn turn) {
         return Uni.createFrom().deferred(() -> {
             if (transactions.getAndIncrement() > 0) {
                 metrics.isolationWrite();
-                return sink.write(records, List.of());
+                return inTurn(records, List.of(), turn);
             }
-            return sink.write(records, receiptOf);
+            return inTurn(records, receiptOf, turn);
         })
                 .onFailure(RefusedByDatabaseException.class).recoverWithUni(refused -> records.size() == 1
-                        ? alone(records.get(0), refused, attempts, transactions)
-                        : split(records, attempts, transactions));
+                        ? alone(records.get(0), refused, attempts, transactions, turn)
+                        : split(records, attempts, transactions, turn));
     }
 
-    private Uni<Void> split(List<BatchRecord> records, int attempts, AtomicInteger transactions) {
+    private Uni<Void> split(List<BatchRecord> records, int attempts, AtomicInteger transactions, WriteTurn turn) {
         int half = records.size() / 2;
-        return write(records.subList(0, half), attempts + 1, transactions, List.of())
-                .chain(() -> write(records.subList(half, records.size()), attempts + 1, transactions, List.of()));
+        return write(records.subList(0, half), attempts + 1, transactions, List.of(), turn)
+                .chain(() -> write(records.subList(half, records.size()), attempts + 1, transactions, List.of(), turn));
     }
 
     /**
@@ -149,7 +188,8 @@ public class IsolatingWriter {
      * attempts; then, permanent or unknown, the probe decides: accepted, the record is refused
      * (DLQ); refused too, it is an outage, and the record waits with backoff and is written again.
      */
-    private Uni<Void> alone(BatchRecord record, Throwable refused, int attemptsSoFar, AtomicInteger transactions) {
+    private Uni<Void> alone(BatchRecord record, Throwable refused, int attemptsSoFar, AtomicInteger transactions,
+            WriteTurn turn) {
         AtomicReference<Throwable> batchFailure = new AtomicReference<>(refused);
         AtomicInteger attempts = new AtomicInteger(attemptsSoFar);
         AtomicInteger writtenAlone = new AtomicInteger();
@@ -162,7 +202,7 @@ public class IsolatingWriter {
             writtenAlone.incrementAndGet();
             transactions.incrementAndGet();
             metrics.isolationWrite();
-            return sink.write(List.of(record), List.of());
+            return inTurn(List.of(record), List.of(), turn);
         });
         return writeAlone
                 // Unknown: at least one try alone, more until the record has been part of max-attempts writes.
@@ -170,7 +210,7 @@ public class IsolatingWriter {
                         && (writtenAlone.get() == 0 || attempts.get() < maxAttempts))
                 .retry().withBackOff(ALONE_BACKOFF, ALONE_MAX_BACKOFF).atMost(Math.max(1, maxAttempts))
                 .onFailure(failure -> !FailureClassifier.isTransient(failure))
-                .recoverWithUni(failure -> judge(record, failure, attempts.get(), writtenAlone.get(), transactions))
+                .recoverWithUni(failure -> judge(record, failure, attempts.get(), writtenAlone.get(), transactions, turn))
                 // The database refuses the probe too: an outage, not poison. Write the record again
                 // until it lands or is refused for a reason of its own; stop when shutdown begins.
                 .onFailure(failure -> failure instanceof DatabaseRefusingWritesException && !ShutdownSignal.isStopping())
@@ -186,7 +226,7 @@ public class IsolatingWriter {
      * condemning a good record: the record then lands, or the outage is seen.
      */
     private Uni<Void> judge(BatchRecord record, Throwable failure, int attempts, int writtenAlone,
-            AtomicInteger transactions) {
+            AtomicInteger transactions, WriteTurn turn) {
         if (ShutdownSignal.isStopping() && FailureClassifier.isUnknown(failure)
                 && (attempts < maxAttempts || writtenAlone == 0)) {
             // Shutdown cut its retries short: not enough evidence against the record. Its batch stays
@@ -196,7 +236,7 @@ public class IsolatingWriter {
         return probe(failure).chain(() -> {
             transactions.incrementAndGet();
             metrics.isolationWrite();
-            return sink.write(List.of(record), List.of());
+            return inTurn(List.of(record), List.of(), turn);
         }).onFailure(RefusedByDatabaseException.class).recoverWithUni(again -> probe(again).invoke(() -> {
             refusal.accepted();
             record.deadLetter(poison(record, again, attempts + 1));

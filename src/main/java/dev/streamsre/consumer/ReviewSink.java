@@ -144,13 +144,20 @@ public class ReviewSink {
     }
 
     /**
-     * Writes the events in one transaction and says, per event (same order), what happened.
-     * Events must have distinct event ids; the caller removes in-batch repeats first.
-     * Fails as a whole (nothing committed) when the database fails.
+     * Runs the statements of one transaction and leaves it open, with what committing it would
+     * settle: the caller commits it in its turn ({@link OpenWrite#commitInTurn}). Events must have
+     * distinct event ids; the caller removes in-batch repeats first. Fails as a whole (nothing
+     * written, the transaction rolled back) when the database fails.
      *
      * <p>With {@code receiptOf} (the whole batch these events came from, every record settled but
      * these), the same transaction records the batch's {@link PartitionReceipt}s, built with the
      * fates it is committing; empty: no receipt (an isolation round's partial write).
+     *
+     * <p>This is the call the retry and the circuit breaker guard, and it ends as soon as PostgreSQL
+     * has answered the statements: it never waits for another write. The wait for the turn to commit
+     * stays outside on purpose. Half-open, the breaker admits one trial call; a trial that waited
+     * for an earlier write, whose own calls the breaker rejects until the trial ends, would never end
+     * (docs/benchmarks.md, "One key's writes side by side").
      *
      * <p>Transient failures (connection lost, statement timeout, serialization failure, too many
      * connections...) are retried without limit, with exponential backoff and jitter (100 ms doubling
@@ -173,37 +180,98 @@ public class ReviewSink {
             skipOn = RefusedByDatabaseException.class)
     @CircuitBreakerName(CIRCUIT)
     @AsynchronousNonBlocking
-    public Uni<Void> write(List<BatchRecord> records, List<BatchRecord> receiptOf) {
+    public Uni<OpenWrite> write(List<BatchRecord> records, List<BatchRecord> receiptOf) {
         if (records.isEmpty() && receiptOf.isEmpty()) {
-            return Uni.createFrom().voidItem();
+            return Uni.createFrom().item(OpenWrite.NOTHING);
         }
-        if (records.isEmpty()) {
-            return inTransaction(connection -> insertReceipts(connection, receiptOf, BatchRecord::fate))
-                    .onFailure(failure -> !FailureClassifier.isTransient(failure)).transform(RefusedByDatabaseException::new)
-                    .replaceWithVoid();
-        }
-        return inTransaction(connection -> insertBatch(connection, records)
-                .chain(batch -> resolveNotLanded(connection, records, batch))
-                .call(settled -> insertReceipts(connection, receiptOf, record -> settled.fateOf(record))))
-                // Settled only once the transaction committed: a retried or refused write settles nothing.
-                .invoke(notLanded -> settle(records, notLanded))
-                .onFailure(failure -> !FailureClassifier.isTransient(failure)).transform(RefusedByDatabaseException::new)
-                .replaceWithVoid();
+        Function<SqlConnection, Uni<Settled>> work = records.isEmpty()
+                ? connection -> insertReceipts(connection, receiptOf, BatchRecord::fate).replaceWith(Settled.NONE)
+                : connection -> insertBatch(connection, records)
+                        .chain(batch -> resolveNotLanded(connection, records, batch))
+                        .call(settled -> insertReceipts(connection, receiptOf, record -> settled.fateOf(record)));
+        return open(records, work)
+                .onFailure(failure -> !FailureClassifier.isTransient(failure)).transform(RefusedByDatabaseException::new);
     }
 
     /**
-     * {@code Pool.withTransaction}, less one round trip: BEGIN is not awaited, so the first statement
-     * follows it on the wire and PostgreSQL runs the two back to back (the Vert.x client pipelines a
-     * connection's commands, and a transaction's statements pass its BEGIN in order). Under a backlog,
-     * BEGIN's own round trip was 2-3 ms of each 25-27 ms write, time the connection's backend sat idle
-     * (docs/benchmarks.md). Commits when the work succeeds and rolls back when it or BEGIN fails, as
-     * withTransaction does; a failed commit fails the call.
+     * Like {@code Pool.withTransaction} up to COMMIT, less one round trip: BEGIN is not awaited, so
+     * the first statement follows it on the wire and PostgreSQL runs the two back to back (the Vert.x
+     * client pipelines a connection's commands, and a transaction's statements pass its BEGIN in
+     * order). Under a backlog, BEGIN's own round trip was 2-3 ms of each 25-27 ms write, time the
+     * connection's backend sat idle (docs/benchmarks.md). Rolls back and gives the connection back
+     * when the work or BEGIN fails; otherwise the connection stays with the open write until it ends.
      */
-    private <T> Uni<T> inTransaction(Function<SqlConnection, Uni<T>> work) {
-        return pool().withConnection(connection -> Uni.combine().all()
+    private Uni<OpenWrite> open(List<BatchRecord> records, Function<SqlConnection, Uni<Settled>> work) {
+        return pool().getConnection().chain(connection -> Uni.combine().all()
                 .unis(connection.begin(), Uni.createFrom().deferred(() -> work.apply(connection))).asTuple()
-                .onFailure().call(() -> rollback(connection))
-                .chain(begun -> begun.getItem1().commit().replaceWith(begun.getItem2())));
+                .onFailure().call(() -> rollback(connection).eventually(connection::close))
+                .map(begun -> new OpenWrite(connection, begun.getItem1(), records, begun.getItem2())));
+    }
+
+    /**
+     * A transaction whose statements PostgreSQL has answered, still open on its connection: it
+     * commits in its turn, after every earlier write of its keys, and only then settles its records
+     * (a rolled-back or failed write settles nothing).
+     */
+    public static final class OpenWrite {
+
+        /** Nothing to write and no receipt: no transaction. */
+        static final OpenWrite NOTHING = new OpenWrite(null, null, List.of(), Settled.NONE);
+
+        private final SqlConnection connection;
+        private final Transaction transaction;
+        private final List<BatchRecord> records;
+        private final Settled settled;
+
+        private OpenWrite(SqlConnection connection, Transaction transaction, List<BatchRecord> records, Settled settled) {
+            this.connection = connection;
+            this.transaction = transaction;
+            this.records = records;
+            this.settled = settled;
+        }
+
+        /**
+         * Waits for {@code turn}, then commits and settles the records; gives the connection back
+         * whatever happens. A turn that never comes (an earlier write was left for redelivery) rolls
+         * the transaction back and fails with that. A COMMIT that fails transiently (its connection
+         * lost) fails as such, to be written again; any other failure of COMMIT is the database's
+         * refusal ({@link RefusedByDatabaseException}).
+         *
+         * <p>The wait holds the transaction's locks for {@link #HOLD_LOCKS_FOR_TURN} at most; then the
+         * write rolls back and fails with {@link TurnNotComeException}, to be written again once its
+         * turn has come. Without that bound a lock queue closes a cycle PostgreSQL cannot see: DDL on
+         * {@code reviews} (a migration, an index, a trigger) waits for this transaction's lock, the
+         * earlier write's insert queues behind the DDL, and this write waits in our code for the
+         * earlier one. A test's CREATE TRIGGER hung so for minutes, the consumer with it.
+         */
+        public Uni<Void> commitInTurn(WriteTurn turn) {
+            if (connection == null) {
+                return Uni.createFrom().voidItem();
+            }
+            return turn.mayCommit()
+                    .ifNoItem().after(HOLD_LOCKS_FOR_TURN).failWith(TurnNotComeException::new)
+                    .onFailure().call(() -> transaction.rollback().onFailure().recoverWithNull())
+                    .chain(() -> transaction.commit()
+                            .onFailure(failure -> !FailureClassifier.isTransient(failure))
+                            .transform(RefusedByDatabaseException::new))
+                    .invoke(() -> settle(records, settled))
+                    .onTermination().call(() -> connection.close().onFailure().recoverWithNull());
+        }
+    }
+
+    /**
+     * How long a write waiting for its turn to commit keeps its transaction, and so its locks, open:
+     * PostgreSQL's own {@code deadlock_timeout} default, the time it lets a lock wait last before it
+     * looks for a cycle. A drain's writes wait for their predecessor's COMMIT a few milliseconds.
+     */
+    static final Duration HOLD_LOCKS_FOR_TURN = Duration.ofSeconds(1);
+
+    /** A write's turn did not come while it held its locks: it rolled back, and is written again once it has come. */
+    static final class TurnNotComeException extends RuntimeException {
+        TurnNotComeException() {
+            super("the write's turn to commit did not come within " + HOLD_LOCKS_FOR_TURN + ": rolled back to free its locks",
+                    null, false, false);
+        }
     }
 
     /** Rolls back the connection's open transaction, if any; a failed rollback leaves it to the pool's close. */
@@ -346,10 +414,17 @@ public class ReviewSink {
      */
     private record Settled(Set<UUID> duplicates, Set<UUID> conflicts) {
 
+        /** Nothing written: a receipts-only transaction. */
+        static final Settled NONE = new Settled(Set.of(), Set.of());
+
         /** What this write makes of a record, once committed; a record it does not write keeps its fate. */
         BatchRecord.Fate fateOf(BatchRecord record) {
             if (!record.toWrite()) {
                 return record.fate();
+            }
+            if (duplicates.isEmpty() && conflicts.isEmpty()) {
+                // The usual write: every event landed.
+                return BatchRecord.Fate.LANDED;
             }
             UUID id = record.event().eventId();
             if (conflicts.contains(id)) {

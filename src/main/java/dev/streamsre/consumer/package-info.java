@@ -10,13 +10,14 @@
  *   <li>{@link dev.streamsre.consumer.BatchTriage}: decodes the bytes; poison gets its
  *       {@link dev.streamsre.consumer.Poison} reason before anything touches the database;</li>
  *   <li>{@link dev.streamsre.consumer.KeyOrderedWriteScheduler}: starts the batch's write once every
- *       unfinished write holding one of its keys has committed, on up to write-concurrency
- *       connections;</li>
+ *       earlier unfinished write of its keys has started, on up to write-concurrency connections, and
+ *       hands it its {@link dev.streamsre.consumer.WriteTurn}: it commits only after them;</li>
  *   <li>{@link dev.streamsre.consumer.IsolatingWriter}: writes the valid events and, when the
  *       database refuses a batch, finds the records at fault by halving it;</li>
- *   <li>{@link dev.streamsre.consumer.ReviewSink}: one transaction (ledger, reviews, and the batch's
- *       {@link dev.streamsre.consumer.PartitionReceipt}s for the audit) with retries and the circuit
- *       breaker; {@link dev.streamsre.consumer.WriteRefusal} remembers a
+ *   <li>{@link dev.streamsre.consumer.ReviewSink}: one transaction's statements (ledger, reviews, and
+ *       the batch's {@link dev.streamsre.consumer.PartitionReceipt}s for the audit) with retries and
+ *       the circuit breaker, then its COMMIT in its turn, outside them;
+ *       {@link dev.streamsre.consumer.WriteRefusal} remembers a
  *       refusal every write meets (an outage, never poison);</li>
  *   <li>{@link dev.streamsre.consumer.DeadLetterOffice}: sends the batch's dead letters through
  *       {@link dev.streamsre.consumer.DeadLetterSender} and acknowledges the batch once each is safe.</li>

@@ -70,6 +70,11 @@ public final class FailureClassifier {
     public static final String DB_ERROR = "db_error";
     /** Transient: the database refused a known-good probe write too; it, not the record, is failing. */
     public static final String DB_REFUSING_WRITES = "db_refusing_writes";
+    /**
+     * Transient: an earlier write of the same keys was left for redelivery (at shutdown), so this one
+     * is left too; not retried ({@link RetryTransientFailures}), never the record's fault.
+     */
+    public static final String EARLIER_WRITE_FAILED = "earlier_write_failed";
     /** Transient: the circuit breaker in front of PostgreSQL is open. */
     public static final String CIRCUIT_OPEN = "circuit_open";
     /** Unknown: a failure of unknown origin. */
@@ -87,6 +92,9 @@ public final class FailureClassifier {
             }
             if (t instanceof DatabaseRefusingWritesException) {
                 return new Classification(Kind.TRANSIENT, DB_REFUSING_WRITES);
+            }
+            if (t instanceof EarlierWriteFailedException) {
+                return new Classification(Kind.TRANSIENT, EARLIER_WRITE_FAILED);
             }
             if (t instanceof CircuitBreakerOpenException) {
                 return new Classification(Kind.TRANSIENT, CIRCUIT_OPEN);

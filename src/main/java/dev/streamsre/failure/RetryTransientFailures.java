@@ -10,6 +10,8 @@ public class RetryTransientFailures implements Predicate<Throwable> {
 
     @Override
     public boolean test(Throwable failure) {
-        return FailureClassifier.isTransient(failure) && !ShutdownSignal.isStopping();
+        // A write whose earlier write failed cannot succeed by trying again: that write will not commit.
+        return FailureClassifier.isTransient(failure) && !(failure instanceof EarlierWriteFailedException)
+                && !ShutdownSignal.isStopping();
     }
 }

@@ -8,6 +8,7 @@ import dev.streamsre.consumer.BatchRecord.Fate;
 import dev.streamsre.event.Event;
 import dev.streamsre.event.EventCodec;
 import dev.streamsre.event.ReviewData;
+import dev.streamsre.failure.EarlierWriteFailedException;
 import dev.streamsre.failure.FailureClassifier;
 import dev.streamsre.failure.RefusedByDatabaseException;
 import dev.streamsre.it.PipelineState;
@@ -41,9 +42,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The write stage against the real PostgreSQL, inside the test JVM (no application process, no
- * broker): how a batch PostgreSQL refuses is settled record by record. The retries and the circuit
- * breaker around {@link ReviewSink#write} are CDI interceptors and not part of this test; the
- * process tests (FailureHandlingIT) cover them.
+ * broker): how a batch PostgreSQL refuses is settled record by record, and how a write commits in
+ * its turn. The retries and the circuit breaker around {@link ReviewSink#write} are CDI interceptors
+ * and not part of this test; the process tests (FailureHandlingIT) cover them.
  */
 class IsolatingWriterIT {
 
@@ -82,7 +83,7 @@ class IsolatingWriterIT {
             batch.add(record(i, "user:" + i, "review-" + UUID.randomUUID(), i == 499 ? "refuse-data" : "fine"));
         }
 
-        writer.write(batch).await().atMost(Duration.ofSeconds(60));
+        writer.write(batch, WriteTurn.ANY_TIME).await().atMost(Duration.ofSeconds(60));
 
         BatchRecord refused = batch.get(499);
         assertThat(refused.fate()).isEqualTo(Fate.DEAD_LETTER);
@@ -100,12 +101,12 @@ class IsolatingWriterIT {
     @Test
     void aRepeatIsADuplicateAndAReviewIdOfAnotherEventIsPoison() {
         BatchRecord first = record(0, "user:1", "review-shared", "first");
-        writer.write(List.of(first)).await().atMost(Duration.ofSeconds(30));
+        writer.write(List.of(first), WriteTurn.ANY_TIME).await().atMost(Duration.ofSeconds(30));
 
         BatchRecord redelivered = BatchRecord.synthetic(first.event(), 0, 0);
         BatchRecord conflicting = record(1, "user:2", "review-shared", "another event, the same review_id");
         BatchRecord fresh = record(2, "user:3", "review-" + UUID.randomUUID(), "new");
-        writer.write(List.of(redelivered, conflicting, fresh)).await().atMost(Duration.ofSeconds(30));
+        writer.write(List.of(redelivered, conflicting, fresh), WriteTurn.ANY_TIME).await().atMost(Duration.ofSeconds(30));
 
         assertThat(first.fate()).isEqualTo(Fate.LANDED);
         assertThat(redelivered.fate()).isEqualTo(Fate.DUPLICATE);
@@ -121,7 +122,7 @@ class IsolatingWriterIT {
         PipelineState.execute("DELETE FROM processed_events WHERE event_id = '" + first.event().eventId() + "'");
         BatchRecord forgotten = BatchRecord.synthetic(first.event(), 0, 0);
         BatchRecord another = record(3, "user:4", "review-" + UUID.randomUUID(), "new too");
-        writer.write(List.of(forgotten, another)).await().atMost(Duration.ofSeconds(30));
+        writer.write(List.of(forgotten, another), WriteTurn.ANY_TIME).await().atMost(Duration.ofSeconds(30));
         assertThat(forgotten.fate()).isEqualTo(Fate.DUPLICATE);
         assertThat(another.fate()).isEqualTo(Fate.LANDED);
         assertThat(PipelineState.count("SELECT count(*) FROM processed_events WHERE event_id = '"
@@ -139,7 +140,7 @@ class IsolatingWriterIT {
                 + " RAISE EXCEPTION USING ERRCODE = '23502', MESSAGE = 'null value in column \"region\"'; END IF;");
         BatchRecord record = record(0, "user:1", "review-" + UUID.randomUUID(), "refused once");
 
-        writer.write(List.of(record)).await().atMost(Duration.ofSeconds(30));
+        writer.write(List.of(record), WriteTurn.ANY_TIME).await().atMost(Duration.ofSeconds(30));
 
         assertThat(record.fate()).isEqualTo(Fate.LANDED);
         assertThat(PipelineState.count("SELECT count(*) FROM reviews")).isEqualTo(1);
@@ -153,7 +154,7 @@ class IsolatingWriterIT {
             batch.add(record(i, "user:" + i, "review-" + UUID.randomUUID(), "fine"));
         }
 
-        CompletableFuture<Void> written = writer.write(batch).subscribeAsCompletionStage();
+        CompletableFuture<Void> written = writer.write(batch, WriteTurn.ANY_TIME).subscribeAsCompletionStage();
         await("the outage reported").atMost(Duration.ofSeconds(30)).until(() -> refusal.current() != null);
         assertThat(refusal.current().sqlState()).isEqualTo("42501");
         Thread.sleep(1_000);
@@ -180,17 +181,104 @@ class IsolatingWriterIT {
             List<BatchRecord> batch = readFromKafka(record(0, "user:1", "review-" + UUID.randomUUID(), "fine"),
                     record(1, "user:2", "review-" + UUID.randomUUID(), "fine"));
 
-            assertThatThrownBy(() -> sink.write(batch, batch).await().atMost(Duration.ofSeconds(30)))
+            assertThatThrownBy(() -> sink.write(batch, batch).chain(open -> open.commitInTurn(WriteTurn.ANY_TIME)).await().atMost(Duration.ofSeconds(30)))
                     .isInstanceOf(RefusedByDatabaseException.class);
             assertThat(PipelineState.count("SELECT count(*) FROM reviews")).as("rolled back with the receipts").isZero();
             assertThat(PipelineState.count("SELECT count(*) FROM processed_events")).isZero();
             assertThat(batch).extracting(BatchRecord::fate).containsOnly(Fate.TO_WRITE);
 
             PipelineState.execute("DROP TRIGGER refuse_marked ON partition_receipts");
-            sink.write(batch, batch).await().atMost(Duration.ofSeconds(30));
+            sink.write(batch, batch).chain(open -> open.commitInTurn(WriteTurn.ANY_TIME)).await().atMost(Duration.ofSeconds(30));
             assertThat(batch).extracting(BatchRecord::fate).containsOnly(Fate.LANDED);
             assertThat(PipelineState.count("SELECT count(*) FROM reviews")).isEqualTo(2);
             assertThat(PipelineState.count("SELECT count(*) FROM partition_receipts")).isEqualTo(1);
+        } finally {
+            single.closeAndAwait();
+        }
+    }
+
+    @Test
+    void theGuardedCallEndsOnceItsStatementsAreAnsweredAndTheWriteCommitsOnlyInItsTurn() throws Exception {
+        // ReviewSink.write is the call the retry and the circuit breaker guard. Half-open, the breaker
+        // admits one trial call; a trial that waited there for an earlier write's commit, while the
+        // breaker rejected that write's retries, would never end (a CI run hung so). So the guarded
+        // call must end with the statements answered, whether or not the write's turn has come.
+        ReviewSink sink = new ReviewSink(pool, metrics);
+        List<BatchRecord> batch = readFromKafka(record(0, "user:1", "review-" + UUID.randomUUID(), "first"),
+                record(1, "user:1", "review-" + UUID.randomUUID(), "second"));
+        CompletableFuture<Void> turn = new CompletableFuture<>();
+
+        ReviewSink.OpenWrite open = sink.write(batch, batch).await().atMost(Duration.ofSeconds(30));
+        CompletableFuture<Void> committed = open.commitInTurn(WriteTurn.after(turn))
+                .subscribeAsCompletionStage();
+
+        Thread.sleep(500);
+        assertThat(committed).as("waits for its turn").isNotDone();
+        assertThat(PipelineState.count("SELECT count(*) FROM reviews")).as("nothing visible before the turn").isZero();
+        assertThat(batch).extracting(BatchRecord::fate).containsOnly(Fate.TO_WRITE);
+
+        turn.complete(null);
+        committed.get(30, TimeUnit.SECONDS);
+        assertThat(batch).extracting(BatchRecord::fate).containsOnly(Fate.LANDED);
+        assertThat(PipelineState.count("SELECT count(*) FROM reviews")).isEqualTo(2);
+        assertThat(PipelineState.count("SELECT count(*) FROM partition_receipts")).isEqualTo(1);
+    }
+
+    @Test
+    void aWriteWaitingForItsTurnGivesItsLocksUpSoThatDdlQueuedBehindItCannotStallTheEarlierWrite() throws Exception {
+        // The later write of a key has run its statements and waits for the earlier one's commit,
+        // holding its lock on reviews. DDL on reviews (here a trigger; a migration, an index) queues
+        // behind that lock, and the earlier write's insert queues behind the DDL. PostgreSQL sees no
+        // cycle, as the later write waits in our code: unless it gives its locks up, nothing moves.
+        PipelineState.execute("CREATE OR REPLACE FUNCTION refuse_marked() RETURNS trigger LANGUAGE plpgsql"
+                + " AS $$ BEGIN RETURN NEW; END $$");
+        List<BatchRecord> earlier = readFromKafka(record(0, "user:1", "review-" + UUID.randomUUID(), "earlier"));
+        List<BatchRecord> later = readFromKafka(record(1, "user:1", "review-" + UUID.randomUUID(), "later"));
+        CompletableFuture<Void> earlierCommitted = new CompletableFuture<>();
+
+        CompletableFuture<Void> laterWritten = writer.write(later, WriteTurn.after(earlierCommitted))
+                .subscribeAsCompletionStage();
+        PipelineState.await("the later write holds its lock on reviews", Duration.ofSeconds(30),
+                () -> PipelineState.count("SELECT count(*) FROM pg_locks WHERE relation = 'reviews'::regclass"
+                        + " AND mode = 'RowExclusiveLock' AND granted") > 0);
+        CompletableFuture<Void> ddl = CompletableFuture.runAsync(() -> PipelineState.execute(
+                "CREATE OR REPLACE TRIGGER refuse_marked BEFORE INSERT ON reviews FOR EACH ROW EXECUTE FUNCTION refuse_marked()"));
+        PipelineState.await("the DDL queued behind it", Duration.ofSeconds(30),
+                () -> PipelineState.count("SELECT count(*) FROM pg_locks WHERE relation = 'reviews'::regclass"
+                        + " AND NOT granted") > 0);
+        CompletableFuture<Void> earlierWritten = writer.write(earlier, WriteTurn.ANY_TIME)
+                .invoke(() -> earlierCommitted.complete(null)).subscribeAsCompletionStage();
+
+        earlierWritten.get(30, TimeUnit.SECONDS);
+        laterWritten.get(30, TimeUnit.SECONDS);
+        ddl.get(30, TimeUnit.SECONDS);
+        assertThat(earlier).extracting(BatchRecord::fate).containsOnly(Fate.LANDED);
+        assertThat(later).extracting(BatchRecord::fate).containsOnly(Fate.LANDED);
+        assertThat(PipelineState.count("SELECT count(*) FROM reviews")).isEqualTo(2);
+        assertThat(PipelineState.count("SELECT count(*) FROM partition_receipts")).isEqualTo(2);
+    }
+
+    @Test
+    void aTurnThatNeverComesRollsTheWriteBackAndGivesItsConnectionBackClean() {
+        Pool single = PgBuilder.pool().with(new PoolOptions().setMaxSize(1))
+                .connectingTo(PgConnectOptions.fromUri(TestInfrastructure.databaseUrl())).using(vertx).build();
+        try {
+            ReviewSink sink = new ReviewSink(single, metrics);
+            List<BatchRecord> batch = readFromKafka(record(0, "user:1", "review-" + UUID.randomUUID(), "left"));
+            ReviewSink.OpenWrite open = sink.write(batch, batch).await().atMost(Duration.ofSeconds(30));
+
+            EarlierWriteFailedException earlierFailed = new EarlierWriteFailedException(new IllegalStateException("test"));
+            assertThatThrownBy(() -> open.commitInTurn(() -> Uni.createFrom().failure(earlierFailed))
+                    .await().atMost(Duration.ofSeconds(30))).isSameAs(earlierFailed);
+            assertThat(batch).extracting(BatchRecord::fate).containsOnly(Fate.TO_WRITE);
+
+            // The pool's only connection is back, with no transaction open: the next write commits on it.
+            List<BatchRecord> next = readFromKafka(record(1, "user:1", "review-" + UUID.randomUUID(), "next"));
+            sink.write(next, next).chain(again -> again.commitInTurn(WriteTurn.ANY_TIME)).await()
+                    .atMost(Duration.ofSeconds(30));
+            assertThat(next).extracting(BatchRecord::fate).containsOnly(Fate.LANDED);
+            assertThat(PipelineState.count("SELECT count(*) FROM reviews")).as("the left write rolled back").isEqualTo(1);
+            assertThat(PipelineState.count("SELECT count(*) FROM processed_events")).isEqualTo(1);
         } finally {
             single.closeAndAwait();
         }

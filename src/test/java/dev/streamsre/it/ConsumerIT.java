@@ -41,6 +41,8 @@ class ConsumerIT {
     @org.junit.jupiter.api.AfterEach
     void stopProcesses() {
         pipeline.close();
+        PipelineState.execute("DROP TRIGGER IF EXISTS it_commit_order ON reviews; DROP FUNCTION IF EXISTS it_note_commit();"
+                + " DROP TABLE IF EXISTS it_commit_order");
     }
 
     @Test
@@ -49,11 +51,12 @@ class ConsumerIT {
         Pipeline.Expected expected = pipeline.expected();
         assertThat(expected.events().size()).as("the producer really re-sent ~5%").isBetween(93_000, 97_000);
 
+        recordCommitOrder();
         pipeline.startConsumer(Map.of("STREAMSRE_CONSUMER_GROUP_INSTANCE_ID", "it-pod-0"));
         pipeline.awaitDrained(expected);
 
         pipeline.assertExactly(expected);
-        assertAppliedInOffsetOrderPerKey();
+        assertCommittedInOffsetOrderPerKey();
         // Static membership as k8s/ deploys it: each of the process's Kafka consumers has its own id.
         try (var admin = TestInfrastructure.admin()) {
             var members = admin.describeConsumerGroups(List.of(pipeline.group())).all().get().get(pipeline.group()).members();
@@ -67,6 +70,7 @@ class ConsumerIT {
         // -Dit.kill-events=1000000 makes it the audit's headline run (docs/benchmarks.md).
         pipeline.produce(Integer.getInteger("it.kill-events", 200_000), 2, 1);
         Pipeline.Expected expected = pipeline.expected();
+        recordCommitOrder();
         Random random = new Random();
 
         for (int kill = 0; kill < 3; kill++) {
@@ -83,9 +87,9 @@ class ConsumerIT {
         pipeline.awaitDrained(expected);
 
         long copies = pipeline.assertExactly(expected);
-        // Under load, the writes of the seed's hot keys run on several connections: each key's
-        // events must still land in offset order, across the three crashes and the redeliveries.
-        assertAppliedInOffsetOrderPerKey();
+        // Under load, the writes of the seed's hot keys run on several connections at once: each
+        // key's events must still commit in offset order, across the three crashes and the redeliveries.
+        assertCommittedInOffsetOrderPerKey();
         // The receipts prove it too, offset by offset: the three redelivered ranges reconcile.
         Pipeline.Audit audit = pipeline.audit(Map.of());
         assertThat(audit.exitCode()).as("audit mode's verdict:%n%s", audit.report()).isZero();
@@ -385,21 +389,47 @@ class ConsumerIT {
     }
 
     /**
-     * Rows get their {@code ingested_at} from clock_timestamp() as they are inserted, so for each
-     * key the insertion order must follow the offset order (a key lives in one partition).
+     * Notes, for every transaction that inserts reviews, when it commits: a deferred trigger runs as
+     * the transaction commits, and the first of its rows takes the next number of a sequence for the
+     * transaction's id. Commit order is what readers see; the consumer's writes of one key may insert
+     * their rows in any order, on several connections, but must commit in offset order.
      */
-    private static void assertAppliedInOffsetOrderPerKey() {
+    private static void recordCommitOrder() {
+        PipelineState.execute("""
+                CREATE TABLE it_commit_order (seq bigserial PRIMARY KEY, xid bigint NOT NULL);
+                CREATE FUNCTION it_note_commit() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+                BEGIN
+                    IF current_setting('it.commit_noted', true) IS DISTINCT FROM 'yes' THEN
+                        PERFORM set_config('it.commit_noted', 'yes', true);
+                        INSERT INTO it_commit_order (xid) VALUES (txid_current());
+                    END IF;
+                    RETURN NULL;
+                END $$;
+                CREATE CONSTRAINT TRIGGER it_commit_order AFTER INSERT ON reviews DEFERRABLE INITIALLY DEFERRED
+                    FOR EACH ROW EXECUTE FUNCTION it_note_commit();""");
+    }
+
+    /**
+     * For each key, its rows ordered by the commit of their transaction (then by insertion inside
+     * one) must follow the offset order (a key lives in one partition).
+     */
+    private static void assertCommittedInOffsetOrderPerKey() {
         long keys = PipelineState.count("SELECT count(DISTINCT user_key) FROM reviews");
+        String committed = """
+                reviews r JOIN processed_events p USING (event_id)
+                JOIN it_commit_order c ON c.xid % 4294967296 = r.xmin::text::bigint""";
+        assertThat(PipelineState.count("SELECT count(*) FROM " + committed)).as("rows whose commit was noted")
+                .isEqualTo(PipelineState.count("SELECT count(*) FROM reviews"));
+        assertThat(PipelineState.count("SELECT count(*) FROM it_commit_order")).as("transactions that wrote reviews")
+                .isGreaterThan(10);
         long outOfOrder = PipelineState.count("""
                 SELECT count(*) FROM (
-                    SELECT p.source_offset, r.ingested_at,
-                           lag(p.source_offset) OVER w AS previous_offset,
-                           lag(r.ingested_at) OVER w AS previous_ingested_at
-                    FROM reviews r JOIN processed_events p USING (event_id)
-                    WINDOW w AS (PARTITION BY r.user_key ORDER BY r.ingested_at, p.source_offset)
+                    SELECT p.source_offset, lag(p.source_offset) OVER w AS previous_offset
+                    FROM %s
+                    WINDOW w AS (PARTITION BY r.user_key ORDER BY c.seq, r.ingested_at, p.source_offset)
                 ) applied
-                WHERE previous_offset > source_offset AND previous_ingested_at < ingested_at""");
+                WHERE previous_offset > source_offset""".formatted(committed));
         assertThat(keys).as("keys exercised").isGreaterThan(1_000);
-        assertThat(outOfOrder).as("events applied before an earlier event of the same key").isZero();
+        assertThat(outOfOrder).as("events committed before an earlier event of the same key").isZero();
     }
 }

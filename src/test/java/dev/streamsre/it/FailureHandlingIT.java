@@ -54,6 +54,8 @@ class FailureHandlingIT {
     @AfterEach
     void stopProcesses() {
         pipeline.close();
+        // A test that failed half-way must not leave its slow trigger to every test after it.
+        PipelineState.execute("DROP TRIGGER IF EXISTS slow_reviews ON reviews");
     }
 
     /** One poison record of the corpus, its headers, and the reason it must be dead-lettered with. */
@@ -660,6 +662,34 @@ class FailureHandlingIT {
         assertThat(fastRate).as("throughput restored").isGreaterThan(3 * slowRate);
         pipeline.assertExactly(expected);
         assertThat(consumer.output()).contains("reason=db_timeout sqlstate=57014");
+    }
+
+    @Test
+    void outagesThatOpenTheCircuitBreakerAgainAndAgainNeverStallAKeysWritesInTheirChain() throws Exception {
+        // Every event on one key, so one Kafka consumer owns them all and the two writes running at
+        // once are of that key: the later one commits only after the earlier one. After each outage
+        // the open breaker admits one trial call, as often the later write's as the earlier one's;
+        // that trial must end without waiting for the earlier write, whose calls the breaker rejects
+        // until the trial ends.
+        pipeline.produce(20_000, 0, 0, List.of("user:hot"), 100);
+        Pipeline.Expected expected = pipeline.expected();
+        AppProcess consumer = startConsumer(Map.of("MAX_INFLIGHT", "100", "STREAMSRE_CONSUMER_STATEMENT_TIMEOUT", "1s"));
+        PipelineState.await("consumer is writing", Duration.ofSeconds(60),
+                () -> PipelineState.count("SELECT count(*) FROM reviews") > 0);
+
+        for (int outage = 1; outage <= 4; outage++) {
+            double openedBefore = metric(consumer, "ft_circuitbreaker_opened_total");
+            slowDownReviews("2");
+            PipelineState.await("outage " + outage + " opened the circuit breaker", Duration.ofSeconds(30),
+                    () -> metric(consumer, "ft_circuitbreaker_opened_total") > openedBefore);
+            PipelineState.execute("DROP TRIGGER slow_reviews ON reviews");
+            long landedBefore = PipelineState.count("SELECT count(*) FROM reviews");
+            PipelineState.await("writes go on after outage " + outage, Duration.ofSeconds(30),
+                    () -> PipelineState.count("SELECT count(*) FROM reviews") > landedBefore);
+        }
+
+        pipeline.awaitDrained(expected);
+        pipeline.assertExactly(expected);
     }
 
     @Test

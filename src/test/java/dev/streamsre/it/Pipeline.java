@@ -138,8 +138,13 @@ public final class Pipeline implements AutoCloseable {
      * only add a JVM start to every test.
      */
     public void produce(int events, int duplicatePct, double poisonPct) {
+        produce(events, duplicatePct, poisonPct, List.of("user:1", "user:2", "user:3"), 80);
+    }
+
+    /** The same, with other hot keys and share of events on them (100: every event on a hot key). */
+    public void produce(int events, int duplicatePct, double poisonPct, List<String> hotKeys, double hotKeyPct) {
         EventGenerator generator = new EventGenerator(new EventCodec(), new java.util.Random().nextLong(),
-                java.time.Clock.systemUTC(), List.of("user:1", "user:2", "user:3"), 10_000, 80, poisonPct, duplicatePct, 100);
+                java.time.Clock.systemUTC(), hotKeys, 10_000, hotKeyPct, poisonPct, duplicatePct, 100);
         // In chunks: a million records at once would not fit the test JVM's heap.
         for (int sent = 0; sent < events; sent += 100_000) {
             int chunk = Math.min(100_000, events - sent);
