@@ -250,7 +250,7 @@ public class ReviewSink {
             }
             return turn.mayCommit()
                     .ifNoItem().after(HOLD_LOCKS_FOR_TURN).failWith(TurnNotComeException::new)
-                    .onFailure().call(() -> transaction.rollback().onFailure().recoverWithNull())
+                    .onFailure().call(() -> rollback(connection))
                     .chain(() -> transaction.commit()
                             .onFailure(failure -> !FailureClassifier.isTransient(failure))
                             .transform(RefusedByDatabaseException::new))

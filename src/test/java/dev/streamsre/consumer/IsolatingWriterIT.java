@@ -173,8 +173,7 @@ class IsolatingWriterIT {
         // statement must still be inside the transaction: when the receipts after it are refused,
         // the reviews and ledger rows it wrote go too. And the pool's only connection must come
         // back with no transaction open, or the next write on it would fail.
-        Pool single = PgBuilder.pool().with(new PoolOptions().setMaxSize(1))
-                .connectingTo(PgConnectOptions.fromUri(TestInfrastructure.databaseUrl())).using(vertx).build();
+        Pool single = singleConnectionPool();
         try {
             ReviewSink sink = new ReviewSink(single, metrics);
             refuse("partition_receipts", "RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = 'permission denied (test)';");
@@ -260,8 +259,7 @@ class IsolatingWriterIT {
 
     @Test
     void aTurnThatNeverComesRollsTheWriteBackAndGivesItsConnectionBackClean() {
-        Pool single = PgBuilder.pool().with(new PoolOptions().setMaxSize(1))
-                .connectingTo(PgConnectOptions.fromUri(TestInfrastructure.databaseUrl())).using(vertx).build();
+        Pool single = singleConnectionPool();
         try {
             ReviewSink sink = new ReviewSink(single, metrics);
             List<BatchRecord> batch = readFromKafka(record(0, "user:1", "review-" + UUID.randomUUID(), "left"));
@@ -282,6 +280,12 @@ class IsolatingWriterIT {
         } finally {
             single.closeAndAwait();
         }
+    }
+
+    /** A pool of one connection: whatever a write leaves open on it, the next write meets. */
+    private Pool singleConnectionPool() {
+        return PgBuilder.pool().with(new PoolOptions().setMaxSize(1))
+                .connectingTo(PgConnectOptions.fromUri(TestInfrastructure.databaseUrl())).using(vertx).build();
     }
 
     private static void refuse(String body) {
