@@ -2,11 +2,8 @@ package dev.streamsre.event;
 
 import static dev.streamsre.event.DecodeResult.rejected;
 
-import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -26,8 +23,6 @@ import java.time.Instant;
 import java.time.LocalDate;
 import java.time.YearMonth;
 import java.time.format.DateTimeParseException;
-import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 
 /**
@@ -37,7 +32,7 @@ import java.util.UUID;
  * rating out of range...) to the DLQ, and data binding only reports "could not map".
  *
  * <p>A value is read one of two ways, with the same answer: values shaped as producers write them
- * are read in one streaming pass ({@link #readCommonShape}); anything else is parsed into a Jackson
+ * are read straight from their bytes ({@link CommonShapeReader}); anything else is parsed into a Jackson
  * tree, strict about duplicate fields and trailing tokens, which names the exact fault.
  *
  * <p>Thread-safe; one instance serves the whole application.
@@ -55,21 +50,6 @@ public final class EventCodec {
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
-
-    /**
-     * The mapper's own parser settings (syntax, limits) without its duplicate detection, which
-     * allocates a set per object: {@link #readCommonShape} accepts no field twice by itself.
-     */
-    private static final JsonFactory COMMON_SHAPE = MAPPER.getFactory().rebuild()
-            .disable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            .build();
-
-    /** The event's fields as {@link #readCommonShape} reads them: name and the JSON type taken for it. */
-    private static final List<Map.Entry<String, Class<?>>> EVENT_FIELDS = List.of(Map.entry("schema_version", Integer.class),
-            Map.entry("event_type", String.class), Map.entry("event_id", String.class), Map.entry("key", String.class),
-            Map.entry("ts", String.class), Map.entry("payload", Object[].class));
-    private static final List<Map.Entry<String, Class<?>>> PAYLOAD_FIELDS = List.of(Map.entry("review_id", String.class),
-            Map.entry("rating", Integer.class), Map.entry("text", String.class));
 
     private final EventLimits limits;
 
@@ -97,7 +77,7 @@ public final class EventCodec {
     }
 
     /**
-     * {@link #decode(byte[])}, with or without the streaming reader of the common shape: the
+     * {@link #decode(byte[])}, with or without the reader of the common shape: the
      * tests hold the two ways to the very same answers.
      */
     DecodeResult decode(byte[] value, boolean readCommonShape) {
@@ -108,16 +88,17 @@ public final class EventCodec {
             return rejected(RejectReason.OVERSIZE, "record value is " + value.length + " bytes, limit is "
                     + limits.maxEventBytes());
         }
+        if (readCommonShape && value[0] == '{') {
+            CommonShapeReader.Fields fields = CommonShapeReader.read(value);
+            // Invalid UTF-8 is the general path's to report, as for any value.
+            if (fields != null && (!fields.nonAscii() || utf8Error(value) == null)) {
+                return validate(RawFields.of(fields), fields.escaped());
+            }
+        }
         RawShape shape = RawShape.of(value);
         String invalidUtf8 = shape.nonAscii() ? utf8Error(value) : null;
         if (invalidUtf8 != null) {
             return rejected(RejectReason.INVALID_UTF8, "record value is not valid UTF-8: " + invalidUtf8);
-        }
-        if (readCommonShape && shape.parsesAsUtf8()) {
-            RawFields fields = readCommonShape(value);
-            if (fields != null) {
-                return validate(fields, shape.hasEscapes());
-            }
         }
         JsonNode root;
         try {
@@ -132,84 +113,9 @@ public final class EventCodec {
         return validate(RawFields.of(root), shape.hasEscapes());
     }
 
-    /**
-     * The fields of a value written the way producers write events, read in one streaming pass:
-     * one JSON object holding exactly the event's fields, each once, each of its JSON type, and
-     * nothing after it. Null for anything else (an unknown or repeated field, a null, another type,
-     * a syntax error, trailing tokens): the tree path above then judges the value, and its answer,
-     * with its exact message, is the only one the consumer gives for such values. For a value this
-     * reader accepts, the tree path would have found the very same fields.
-     *
-     * <p>Written by hand because building a Jackson tree for every record (its nodes, maps and
-     * duplicate-detection sets) was a quarter of the consumer's CPU and a third of its allocation
-     * in a profile of a million-event drain; data binding would not tell a poison record's fault.
-     */
-    private static RawFields readCommonShape(byte[] value) {
-        try (JsonParser parser = COMMON_SHAPE.createParser(value)) {
-            Object[] event = new Object[EVENT_FIELDS.size()];
-            Object[] payload = new Object[PAYLOAD_FIELDS.size()];
-            if (parser.nextToken() != JsonToken.START_OBJECT || !readMembers(parser, EVENT_FIELDS, event, payload)
-                    || parser.nextToken() != null) {
-                return null;
-            }
-            return new RawFields(Field.of((Integer) event[0]), Field.of((String) event[1]), Field.of((String) event[2]),
-                    Field.of((String) event[3]), Field.of((String) event[4]), null, Field.of((String) payload[0]),
-                    Field.of((Integer) payload[1]), Field.of((String) payload[2]));
-        } catch (IOException e) {
-            return null;
-        }
-    }
-
-    /** Whether the streaming reader takes a value (the tests check that every encoded event does). */
+    /** Whether the common shape's reader takes a value (the tests check that every encoded event does). */
     static boolean isCommonShape(byte[] value) {
-        return readCommonShape(value) != null;
-    }
-
-    /**
-     * Reads the members of the object the parser is in into {@code slots}, one per field: a string,
-     * an int, or the members of the payload (into {@code payload}). False unless every field is
-     * there exactly once with its JSON type and no other member is.
-     */
-    private static boolean readMembers(JsonParser parser, List<Map.Entry<String, Class<?>>> fields, Object[] slots,
-            Object[] payload) throws IOException {
-        String name;
-        while ((name = parser.nextFieldName()) != null) {
-            int slot = slotOf(fields, name);
-            if (slot < 0 || slots[slot] != null) {
-                return false;
-            }
-            JsonToken token = parser.nextToken();
-            if (token == null) {
-                return false;
-            }
-            Object read = switch (token) {
-                case VALUE_STRING -> parser.getText();
-                case VALUE_NUMBER_INT -> parser.getNumberType() == JsonParser.NumberType.INT ? parser.getIntValue() : null;
-                // Only the payload's slot takes an object; anything else nested is the tree's to judge.
-                case START_OBJECT -> fields.get(slot).getValue() == Object[].class
-                        && readMembers(parser, PAYLOAD_FIELDS, payload, null) ? payload : null;
-                default -> null;
-            };
-            if (read == null || !fields.get(slot).getValue().isInstance(read)) {
-                return false;
-            }
-            slots[slot] = read;
-        }
-        for (Object slot : slots) {
-            if (slot == null) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private static int slotOf(List<Map.Entry<String, Class<?>>> fields, String name) {
-        for (int i = 0; i < fields.size(); i++) {
-            if (fields.get(i).getKey().equals(name)) {
-                return i;
-            }
-        }
-        return -1;
+        return value.length > 0 && value[0] == '{' && CommonShapeReader.read(value) != null;
     }
 
     /**
@@ -217,9 +123,15 @@ public final class EventCodec {
      * of the right JSON type or the rejection saying why not. {@code payloadRejection} is non-null
      * when the payload is missing or not an object (its three fields are then null).
      */
-    private record RawFields(Field<Integer> version, Field<String> eventType, Field<String> eventId, Field<String> key,
-            Field<String> ts, DecodeResult payloadRejection, Field<String> reviewId, Field<Integer> rating,
-            Field<String> text) {
+    private record RawFields(Field<Integer> version, Field<String> eventType, Field<String> eventId,
+            UUID canonicalEventId, Field<String> key, Field<String> ts, DecodeResult payloadRejection,
+            Field<String> reviewId, Field<Integer> rating, Field<String> text) {
+
+        static RawFields of(CommonShapeReader.Fields fields) {
+            return new RawFields(Field.of(fields.schemaVersion()), Field.of(fields.eventType()), Field.of(fields.eventId()),
+                    fields.canonicalEventId(), Field.of(fields.key()), Field.of(fields.ts()), null,
+                    Field.of(fields.reviewId()), Field.of(fields.rating()), Field.of(fields.text()));
+        }
 
         static RawFields of(JsonNode root) {
             JsonNode payload = root.get("payload");
@@ -231,7 +143,7 @@ public final class EventCodec {
             }
             boolean hasPayload = payloadRejection == null;
             return new RawFields(intField(root, "schema_version"), textField(root, "event_type"),
-                    textField(root, "event_id"), textField(root, "key"), textField(root, "ts"), payloadRejection,
+                    textField(root, "event_id"), null, textField(root, "key"), textField(root, "ts"), payloadRejection,
                     hasPayload ? textField(payload, "payload.review_id") : null,
                     hasPayload ? intField(payload, "payload.rating") : null,
                     hasPayload ? textField(payload, "payload.text") : null);
@@ -267,7 +179,7 @@ public final class EventCodec {
         if (eventIdText.rejection != null) {
             return eventIdText.rejection;
         }
-        UUID eventId = parseCanonicalUuid(eventIdText.value);
+        UUID eventId = fields.canonicalEventId() != null ? fields.canonicalEventId() : parseCanonicalUuid(eventIdText.value);
         if (eventId == null) {
             return rejected(RejectReason.INVALID_EVENT_ID, "event_id '" + abbreviate(eventIdText.value)
                     + "' is not a UUID in canonical form (36 characters, lowercase hex, 8-4-4-4-12)");
@@ -357,9 +269,9 @@ public final class EventCodec {
     record RawShape(boolean nonAscii, boolean parsesAsUtf8, boolean hasEscapes) {
 
         /** A value's bytes read eight at a time, in the order of a long's bits. */
-        private static final VarHandle WORDS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
-        private static final long ONES = 0x0101010101010101L;
-        private static final long HIGH_BITS = 0x8080808080808080L;
+        static final VarHandle WORDS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+        static final long ONES = 0x0101010101010101L;
+        static final long HIGH_BITS = 0x8080808080808080L;
         private static final long BACKSLASHES = 0x5C5C5C5C5C5C5C5CL;
 
         /**
@@ -390,7 +302,7 @@ public final class EventCodec {
         }
 
         /** Non-zero exactly when one of the word's eight bytes is zero (the usual SWAR test). */
-        private static long zeroByteIn(long word) {
+        static long zeroByteIn(long word) {
             return (word - ONES) & ~word & HIGH_BITS;
         }
     }
@@ -442,32 +354,50 @@ public final class EventCodec {
      * distinct accepted strings are distinct ids.
      */
     public static UUID parseCanonicalUuid(String text) {
-        if (text.length() != 36) {
+        // A character beyond Latin-1 becomes '?', and neither it nor a Latin-1 letter is a hex digit.
+        return text.length() == 36 ? parseCanonicalUuid(text.getBytes(StandardCharsets.ISO_8859_1), 0, 36) : null;
+    }
+
+    /** {@link #parseCanonicalUuid(String)} of the ISO-8859-1 characters in {@code bytes[from, to)}. */
+    static UUID parseCanonicalUuid(byte[] bytes, int from, int to) {
+        if (to - from != 36) {
             return null;
         }
-        long most = 0;
-        long least = 0;
-        int digits = 0;
-        for (int i = 0; i < 36; i++) {
-            char c = text.charAt(i);
-            if (i == 8 || i == 13 || i == 18 || i == 23) {
-                if (c != '-') {
-                    return null;
-                }
-                continue;
-            }
-            int value = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-            if (value < 0) {
-                return null;
-            }
-            if (digits < 16) {
-                most = most << 4 | value;
-            } else {
-                least = least << 4 | value;
-            }
-            digits++;
+        if (bytes[from + 8] != '-' || bytes[from + 13] != '-' || bytes[from + 18] != '-' || bytes[from + 23] != '-') {
+            return null;
         }
-        return new UUID(most, least);
+        long group1 = hexDigits(bytes, from, 8);
+        long group2 = hexDigits(bytes, from + 9, 4);
+        long group3 = hexDigits(bytes, from + 14, 4);
+        long group4 = hexDigits(bytes, from + 19, 4);
+        long group5 = hexDigits(bytes, from + 24, 12);
+        if ((group1 | group2 | group3 | group4 | group5) < 0) {
+            return null;
+        }
+        return new UUID(group1 << 32 | group2 << 16 | group3, group4 << 48 | group5);
+    }
+
+    /** The value of {@code count} lowercase hex digits at {@code from}, or a negative number if one is not. */
+    private static long hexDigits(byte[] bytes, int from, int count) {
+        long value = 0;
+        for (int i = from; i < from + count; i++) {
+            int digit = HEX_DIGIT[bytes[i] & 0xFF];
+            if (digit < 0) {
+                return -1;
+            }
+            value = value << 4 | digit;
+        }
+        return value;
+    }
+
+    /** Each byte's value as a lowercase hex digit, or -1: one load instead of a chain of comparisons. */
+    private static final byte[] HEX_DIGIT = new byte[256];
+
+    static {
+        java.util.Arrays.fill(HEX_DIGIT, (byte) -1);
+        for (int i = 0; i < 16; i++) {
+            HEX_DIGIT["0123456789abcdef".charAt(i)] = (byte) i;
+        }
     }
 
     /** Whether PostgreSQL stores the instant as it is and ISO-8601 writes it plainly (years 1..9999). */

@@ -43,7 +43,7 @@ class EventCodecFuzzTest {
         byte[] encoded = codec.encode(event);
 
         assertThat(codec.decode(encoded)).isEqualTo(new DecodeResult.Valid(event));
-        assertThat(EventCodec.isCommonShape(encoded)).as("read by the streaming reader").isTrue();
+        assertThat(EventCodec.isCommonShape(encoded)).as("read by the common shape's reader").isTrue();
     }
 
     @Property(tries = 500)
@@ -135,20 +135,44 @@ class EventCodecFuzzTest {
     }
 
     @Property(tries = 3000)
-    void theStreamingReaderAndTheTreeGiveTheSameAnswerForMutatedEvents(@ForAll("mutatedEvents") byte[] value) {
+    void theCommonShapeReaderAndTheTreeGiveTheSameAnswerForMutatedEvents(@ForAll("mutatedEvents") byte[] value) {
         assertThat(codec.decode(value, true)).isEqualTo(codec.decode(value, false));
     }
 
     @Property(tries = 3000)
-    void theStreamingReaderAndTheTreeGiveTheSameAnswerForReshapedEvents(@ForAll("reshapedEvents") String value) {
+    void theCommonShapeReaderAndTheTreeGiveTheSameAnswerForReshapedEvents(@ForAll("reshapedEvents") String value) {
         byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
 
         assertThat(codec.decode(bytes, true)).as(value).isEqualTo(codec.decode(bytes, false));
     }
 
     @Property(tries = 1000)
-    void theStreamingReaderAndTheTreeGiveTheSameAnswerForRandomBytes(@ForAll @Size(max = 300) byte[] value) {
+    void theCommonShapeReaderAndTheTreeGiveTheSameAnswerForRandomBytes(@ForAll @Size(max = 300) byte[] value) {
         assertThat(codec.decode(value, true)).isEqualTo(codec.decode(value, false));
+    }
+
+    @Property(tries = 500)
+    void theCommonShapeReaderTakesTheEventsFieldsInAnyOrderAndSpacing(@ForAll("events") Event event,
+            @ForAll("spaces") String space, @ForAll java.util.Random random) throws Exception {
+        com.fasterxml.jackson.databind.node.ObjectNode tree = (com.fasterxml.jackson.databind.node.ObjectNode)
+                new com.fasterxml.jackson.databind.ObjectMapper().readTree(codec.encode(event));
+        List<String> names = new java.util.ArrayList<>();
+        tree.fieldNames().forEachRemaining(names::add);
+        java.util.Collections.shuffle(names, random);
+        StringBuilder json = new StringBuilder("{").append(space);
+        for (String name : names) {
+            json.append(json.length() > 1 + space.length() ? "," + space : "").append('"').append(name).append('"')
+                    .append(space).append(':').append(space).append(tree.get(name).toString());
+        }
+        byte[] value = json.append(space).append('}').append(space).toString().getBytes(StandardCharsets.UTF_8);
+
+        assertThat(EventCodec.isCommonShape(value)).as(new String(value, StandardCharsets.UTF_8)).isTrue();
+        assertThat(codec.decode(value)).isEqualTo(new DecodeResult.Valid(event));
+    }
+
+    @Provide
+    Arbitrary<String> spaces() {
+        return Arbitraries.of("", " ", "\n\t", "\r\n  ");
     }
 
     /**
@@ -163,7 +187,12 @@ class EventCodecFuzzTest {
         List<String> payload = List.of("\"review_id\":\"rev-1\"", "\"rating\":4", "\"text\":\"good\"", "\"note\":\"x\"");
         List<String> values = List.of("null", "true", "0", "1", "5", "-1", "1.0", "1e0", "4.5", "2147483648",
                 "99999999999999999999", "\"\"", "\" \"", "\"1\"", "\"user:2\"", "\"review_created\"", "[]", "[1]", "{}",
-                "{\"rating\":4}", "\"a\\u0000b\"", "\"\\ud800\"", "\"2026-11-24T10:15:30Z\"", "\"x\\\"y\"");
+                "{\"rating\":4}", "\"a\\u0000b\"", "\"\\ud800\"", "\"2026-11-24T10:15:30Z\"", "\"x\\\"y\"",
+                // Escapes JSON has, and some it has not; raw control and non-ASCII characters.
+                "\"a\\nb\\t\\/\\\\\"", "\"\\u00e9t\\u00C9\"", "\"\\uD83D\\uDE00\"", "\"\\x\"", "\"\\u12\"",
+                "\"\\u12g4\"", "\"a\tb\"", "\"caf\u00e9 \u2603\"", "\"\\\"",
+                // Numbers at the edges of what the common shape's reader takes.
+                "01", "-0", "00", "123456789", "1234567890", "4 ", "4e", "3.", "1E2");
         Arbitrary<String> member = Arbitraries.oneOf(Arbitraries.of(fields),
                 Combinators.combine(Arbitraries.of(fields), Arbitraries.of(values))
                         .as((field, value) -> field.substring(0, field.indexOf(':') + 1) + value));
@@ -176,9 +205,11 @@ class EventCodecFuzzTest {
         Arbitrary<String> trailers = Arbitraries.of("", "", "", " ", "\n", "{}", "x", "]", "}", ",", "1", "/* c */");
         Arbitrary<List<String>> memberLists = Arbitraries.oneOf(member.list().ofMinSize(0).ofMaxSize(8),
                 Arbitraries.shuffle(fields.subList(0, 6)));
-        return Combinators.combine(memberLists, payloads, trailers)
-                .as((members, payloadText, trailer) -> "{" + String.join(",", members).replace("PAYLOAD", payloadText)
-                        + "}" + trailer);
+        // JSON whitespace around the separators, the same everywhere in one value.
+        return Combinators.combine(memberLists, payloads, trailers, spaces())
+                .as((members, payloadText, trailer, space) -> ("{" + String.join(",", members).replace("PAYLOAD", payloadText)
+                        + "}").replace(",", space + "," + space).replace("\":", "\"" + space + ":" + space)
+                        .replace("}", space + "}") + trailer);
     }
 
     @Property(tries = 3000)
