@@ -145,6 +145,7 @@ public class IsolatingWriter {
         return Uni.createFrom().deferred(() -> sink.write(records, receiptOf))
                 .chain(open -> open.commitInTurn(turn))
                 .onFailure(ReviewSink.TurnNotComeException.class).recoverWithUni(late -> {
+                    metrics.writeYieldedLocks();
                     LOG.debugf("rolled back a write of %d record(s) waiting for its turn; writing it again once it has come",
                             records.size());
                     return turn.mayCommit().chain(() -> inTurn(records, receiptOf, turn));

@@ -57,6 +57,7 @@ public class PipelineMetrics {
     private final Counter retries;
     private final Counter ledgerPruned;
     private final Counter isolationWrites;
+    private final Counter writesThatYieldedLocks;
     private final Counter deadLetterSendFailures;
     private final Counter deadLettersUnsendable;
     private final Counter deadLettersUnrecordable;
@@ -81,6 +82,10 @@ public class PipelineMetrics {
                 .description("Retries of database writes after transient failures").register(registry);
         this.isolationWrites = Counter.builder("isolation_writes")
                 .description("Extra transactions spent splitting refused batches to find the records at fault")
+                .register(registry);
+        this.writesThatYieldedLocks = Counter.builder("writes_yielded_locks")
+                .description("Writes that rolled back after holding their locks for 1 s waiting for their turn to commit"
+                        + " (an earlier write of their keys was slow, or DDL queued behind them), to run again once it came")
                 .register(registry);
         this.deadLetterSendFailures = Counter.builder("dlq_send_failures")
                 .description("Failed attempts to send a dead letter to the DLQ topic (each is retried)").register(registry);
@@ -149,6 +154,11 @@ public class PipelineMetrics {
     /** One more transaction spent isolating the guilty records of a refused batch. */
     public void isolationWrite() {
         isolationWrites.increment();
+    }
+
+    /** A write gave its locks up waiting for its turn to commit, and runs again once the turn has come. */
+    public void writeYieldedLocks() {
+        writesThatYieldedLocks.increment();
     }
 
     public void deadLetterSendFailed() {

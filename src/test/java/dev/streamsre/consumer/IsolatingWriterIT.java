@@ -255,6 +255,8 @@ class IsolatingWriterIT {
         assertThat(later).extracting(BatchRecord::fate).containsOnly(Fate.LANDED);
         assertThat(PipelineState.count("SELECT count(*) FROM reviews")).isEqualTo(2);
         assertThat(PipelineState.count("SELECT count(*) FROM partition_receipts")).isEqualTo(2);
+        assertThat(registry.get("writes_yielded_locks").counter().count()).as("the later write yielded its locks")
+                .isGreaterThanOrEqualTo(1);
     }
 
     @Test
