@@ -27,9 +27,12 @@ import java.util.List;
  * units, and a value computed from one source alone (the environment) missed the others. An
  * explicitly configured target property still wins. A value that does not parse derives nothing:
  * our setting's own check ({@code @ConfigMapping} type and range) then stops the start, naming it.
- * A derived value carries no raw value on purpose: Quarkus records the raw values it reads at build
- * time as runtime defaults, and a statement timeout derived from the build's default then shadowed
- * the one set at run time.
+ *
+ * <p>The build runs this interceptor too, and Quarkus keeps what it derived then as the jar's runtime
+ * defaults (a source of ordinal {@value #RECORDED_AT_BUILD_ORDINAL}). Such a value is the build's
+ * derivation, not a setting, so it never shadows the one derived from run-time settings. A derived
+ * value carries its raw value: without one, the build failed on a max-inflight set in
+ * application.properties (Quarkus cannot record a property with no raw value).
  */
 public final class DerivedConsumerSettings implements ConfigSourceInterceptor {
 
@@ -43,18 +46,23 @@ public final class DerivedConsumerSettings implements ConfigSourceInterceptor {
     /** ConsumerSettings' default, for when nothing sets the setting (an interceptor sees no mapping defaults). */
     static final String STATEMENT_TIMEOUT_DEFAULT = "30s";
 
+    /** Quarkus' "Runtime Values": what the build read, below every source a user configures. */
+    static final int RECORDED_AT_BUILD_ORDINAL = 0;
+
     @Override
     public ConfigValue getValue(ConfigSourceInterceptorContext context, String name) {
         ConfigValue value = context.proceed(name);
-        if (value != null) {
+        boolean derived = STATEMENT_TIMEOUT_PROPERTY.equals(name) || MAX_POLL_RECORDS.equals(name);
+        if (!derived || (value != null && value.getConfigSourceOrdinal() > RECORDED_AT_BUILD_ORDINAL)) {
             return value;
         }
-        if (STATEMENT_TIMEOUT_PROPERTY.equals(name)) {
-            return statementTimeout(context, name);
-        }
-        if (!MAX_POLL_RECORDS.equals(name)) {
-            return null;
-        }
+        ConfigValue derivedValue = STATEMENT_TIMEOUT_PROPERTY.equals(name) ? statementTimeout(context, name)
+                : maxPollRecords(context, name);
+        return derivedValue != null ? derivedValue : value;
+    }
+
+    /** Each consumer's share of max-inflight, or nothing when max-inflight is not set. */
+    private static ConfigValue maxPollRecords(ConfigSourceInterceptorContext context, String name) {
         ConfigValue inflight = context.proceed(MAX_INFLIGHT);
         if (inflight == null || inflight.getValue() == null) {
             return null;
@@ -62,7 +70,7 @@ public final class DerivedConsumerSettings implements ConfigSourceInterceptor {
         ConfigValue concurrency = context.proceed(CHANNEL + "concurrency");
         int consumers = concurrency == null || concurrency.getValue() == null ? 1 : parse(concurrency.getValue(), 1);
         int batch = Math.max(1, parse(inflight.getValue(), 1) / (BATCHES_HELD_PER_CONSUMER * Math.max(1, consumers)));
-        return ConfigValue.builder().withName(name).withValue(Integer.toString(batch))
+        return derived(name, Integer.toString(batch))
                 .withConfigSourceName("derived: " + MAX_INFLIGHT + " / (2 x concurrency)").build();
     }
 
@@ -79,8 +87,12 @@ public final class DerivedConsumerSettings implements ConfigSourceInterceptor {
         if (timeout == null || timeout.isNegative()) {
             return null;
         }
-        return ConfigValue.builder().withName(name).withValue(Long.toString(timeout.toMillis()))
+        return derived(name, Long.toString(timeout.toMillis()))
                 .withConfigSourceName("derived: " + STATEMENT_TIMEOUT + " in milliseconds").build();
+    }
+
+    private static ConfigValue.ConfigValueBuilder derived(String name, String value) {
+        return ConfigValue.builder().withName(name).withValue(value).withRawValue(value);
     }
 
     @Override

@@ -13,7 +13,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.eclipse.microprofile.config.spi.ConfigSource;
+import io.smallrye.config.EnvConfigSource;
 
 /**
  * Makes the six spec environment variables that are more than a rename of one of our settings work
@@ -30,15 +30,18 @@ import org.eclipse.microprofile.config.spi.ConfigSource;
  * <p>Each of them is checked here, so a bad value stops the start with a message that names the
  * variable, not a derived property. The ordinal sits above application.properties (250) and below
  * real Quarkus-named environment variables (300), so {@code QUARKUS_DATASOURCE_JDBC_URL} still wins.
+ *
+ * <p>It is an {@link EnvConfigSource} because it is the environment, and Quarkus treats it so: the
+ * build records the values of every other source as the jar's runtime defaults. As a plain source,
+ * a {@code DATABASE_URL} in the shell that ran {@code ./mvnw package} put its password into the jar,
+ * and a {@code MAX_INFLIGHT} there failed the build (and {@code quarkus dev}).
  */
-public final class SpecEnvironmentConfigSource implements ConfigSource {
+public final class SpecEnvironmentConfigSource extends EnvConfigSource {
 
     static final int ORDINAL = 275;
     private static final String CHANNEL = "mp.messaging.incoming." + Channels.EVENTS_IN + ".";
     private static final Pattern HOST_PORT = Pattern.compile("[A-Za-z0-9._\\-\\[\\]:]+:\\d{1,5}");
     private static final Pattern GO_DURATION_PART = Pattern.compile("(\\d+(?:\\.\\d+)?)(ms|s|m|h)");
-
-    private final Map<String, String> properties;
 
     /** Used by the ServiceLoader: reads the process environment. */
     public SpecEnvironmentConfigSource() {
@@ -51,9 +54,13 @@ public final class SpecEnvironmentConfigSource implements ConfigSource {
      * @throws InvalidConfigurationException naming every variable with a bad value
      */
     public SpecEnvironmentConfigSource(Map<String, String> environment) {
+        super(checkedProperties(environment), ORDINAL);
+    }
+
+    private static Map<String, String> checkedProperties(Map<String, String> environment) {
         Translation translation = translate(environment);
         translation.failIfInvalid();
-        this.properties = Collections.unmodifiableMap(translation.properties);
+        return Collections.unmodifiableMap(translation.properties);
     }
 
     /**
@@ -76,28 +83,8 @@ public final class SpecEnvironmentConfigSource implements ConfigSource {
     }
 
     @Override
-    public Map<String, String> getProperties() {
-        return properties;
-    }
-
-    @Override
-    public Set<String> getPropertyNames() {
-        return properties.keySet();
-    }
-
-    @Override
-    public String getValue(String propertyName) {
-        return properties.get(propertyName);
-    }
-
-    @Override
     public String getName() {
         return "spec environment variables (KAFKA_BROKERS, DATABASE_URL, ...)";
-    }
-
-    @Override
-    public int getOrdinal() {
-        return ORDINAL;
     }
 
     /** Collects translated properties and every problem, so one start reports all bad variables. */

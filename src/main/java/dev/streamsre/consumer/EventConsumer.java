@@ -64,9 +64,10 @@ public class EventConsumer {
         this.triage = BatchTriage.of(config);
         this.writes = new KeyOrderedWriteScheduler(config.writeConcurrency(), writer::write);
         this.inflightRecords = new InflightRecords(config.maxInflight());
-        // Half the batch size the connector polls (derived from max-inflight unless set).
-        this.readAheadFrom = Math.max(1, ConfigProvider.getConfig()
-                .getOptionalValue(DerivedConsumerSettings.MAX_POLL_RECORDS, Integer.class).orElse(KAFKA_MAX_POLL_RECORDS) / 2);
+        // The batch size the connector polls (derived from max-inflight unless set); read ahead from half of it.
+        int maxPollRecords = ConfigProvider.getConfig()
+                .getOptionalValue(DerivedConsumerSettings.MAX_POLL_RECORDS, Integer.class).orElse(KAFKA_MAX_POLL_RECORDS);
+        this.readAheadFrom = Math.max(1, maxPollRecords / 2);
         this.deadLetters = deadLetters;
         this.metrics = metrics;
         this.rateLimiter = new ConsumerRateLimiter(config.rateLimit());
@@ -74,9 +75,10 @@ public class EventConsumer {
         metrics.gauge("inflight_workers", "Records handed to the consumer and not yet settled", inflightRecords::held);
         // The settings the connector and the database pool read through property expressions, as
         // resolved: one line an operator can compare with what they meant to deploy (no secret in it).
-        LOG.infof("consumer settings: group.id=%s max-inflight=%d write-concurrency=%d statement-timeout=%s rate-limit=%d"
-                + " max-attempts=%d dedupe-horizon=%s ledger-prune-interval=%s lag-sample-interval=%s freshness-threshold=%s",
-                config.groupId(), config.maxInflight(), config.writeConcurrency(), config.statementTimeout(),
+        LOG.infof("consumer settings: group.id=%s max-inflight=%d max.poll.records=%d write-concurrency=%d statement-timeout=%s"
+                + " rate-limit=%d max-attempts=%d dedupe-horizon=%s ledger-prune-interval=%s lag-sample-interval=%s"
+                + " freshness-threshold=%s",
+                config.groupId(), config.maxInflight(), maxPollRecords, config.writeConcurrency(), config.statementTimeout(),
                 config.rateLimit(), config.maxAttempts(), config.dedupeHorizon(), config.ledgerPruneInterval(),
                 config.lagSampleInterval(), config.freshnessThreshold());
     }

@@ -78,4 +78,29 @@ class DerivedConsumerSettingsTest {
                 DerivedConsumerSettings.STATEMENT_TIMEOUT_PROPERTY, "15000"))
                 .getValue(DerivedConsumerSettings.STATEMENT_TIMEOUT_PROPERTY, String.class)).isEqualTo("15000");
     }
+
+    /** Our settings at run time, beside what the build recorded (Quarkus' "Runtime Values", ordinal 0). */
+    private static SmallRyeConfig configOverBuildRecord(Map<String, String> runtime, Map<String, String> recordedAtBuild) {
+        return new SmallRyeConfigBuilder().withSources(new PropertiesConfigSource(runtime, "test", 250),
+                new PropertiesConfigSource(recordedAtBuild, "Runtime Values", DerivedConsumerSettings.RECORDED_AT_BUILD_ORDINAL))
+                .withInterceptors(new DerivedConsumerSettings()).build();
+    }
+
+    @Test
+    void whatTheBuildDerivedNeverShadowsWhatTheRunTimeSettingsDerive() {
+        SmallRyeConfig config = configOverBuildRecord(
+                Map.of(DerivedConsumerSettings.MAX_INFLIGHT, "1000", DerivedConsumerSettings.STATEMENT_TIMEOUT, "5s"),
+                Map.of(DerivedConsumerSettings.MAX_POLL_RECORDS, "1500", DerivedConsumerSettings.STATEMENT_TIMEOUT_PROPERTY, "30000"));
+
+        assertThat(config.getValue(DerivedConsumerSettings.MAX_POLL_RECORDS, Integer.class)).isEqualTo(500);
+        assertThat(config.getValue(DerivedConsumerSettings.STATEMENT_TIMEOUT_PROPERTY, String.class)).isEqualTo("5000");
+    }
+
+    @Test
+    void aDerivedValueCarriesItsRawValueSoTheBuildCanRecordIt() {
+        SmallRyeConfig config = config(Map.of(DerivedConsumerSettings.MAX_INFLIGHT, "2000"));
+
+        assertThat(config.getConfigValue(DerivedConsumerSettings.MAX_POLL_RECORDS).getRawValue()).isEqualTo("1000");
+        assertThat(config.getConfigValue(DerivedConsumerSettings.STATEMENT_TIMEOUT_PROPERTY).getRawValue()).isEqualTo("30000");
+    }
 }
