@@ -409,7 +409,9 @@ class FailureHandlingIT {
         List<String[]> causes = List.of(
                 new String[] { "23502", "ALTER TABLE reviews ADD COLUMN region text NOT NULL DEFAULT 'eu';"
                         + " ALTER TABLE reviews ALTER COLUMN region DROP DEFAULT", "ALTER TABLE reviews DROP COLUMN region" },
-                new String[] { "42501", "REVOKE INSERT ON reviews FROM streamsre", "GRANT INSERT ON reviews TO streamsre" });
+                new String[] { "42501", "REVOKE INSERT ON reviews FROM streamsre", "GRANT INSERT ON reviews TO streamsre" },
+                new String[] { "42501", "REVOKE INSERT ON partition_receipts FROM streamsre",
+                        "GRANT INSERT ON partition_receipts TO streamsre" });
         for (String[] cause : causes) {
             PipelineState.execute(cause[1]);
             try {
