@@ -27,6 +27,7 @@ import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
@@ -309,6 +310,16 @@ public class ReviewSink {
                 .replaceWithVoid();
     }
 
+    /**
+     * The instant in UTC, as the client binds a timestamptz. Not {@code Instant.atOffset}: on Java 17
+     * it asks the offset for its ZoneRules, which builds new ones on every call (a map and two arrays
+     * per event, 3 % of what a drain allocated).
+     */
+    static OffsetDateTime utc(Instant instant) {
+        return OffsetDateTime.of(LocalDateTime.ofEpochSecond(instant.getEpochSecond(), instant.getNano(), ZoneOffset.UTC),
+                ZoneOffset.UTC);
+    }
+
     private Uni<Batch> insertBatch(SqlConnection connection, List<BatchRecord> events) {
         int n = events.size();
         UUID[] eventIds = new UUID[n];
@@ -326,7 +337,7 @@ public class ReviewSink {
             userKeys[i] = pending.event().key();
             ratings[i] = pending.event().payload().rating();
             texts[i] = pending.event().payload().text();
-            createdAt[i] = pending.event().ts().atOffset(ZoneOffset.UTC);
+            createdAt[i] = utc(pending.event().ts());
             partitions[i] = pending.partition();
             offsets[i] = pending.offset();
         }
