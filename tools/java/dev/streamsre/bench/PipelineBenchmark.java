@@ -37,6 +37,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.IntStream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyManager;
 
 /**
  * The benchmark harness ({@code bin/benchmark}): measures the producer against Kafka's own
@@ -236,21 +238,42 @@ public final class PipelineBenchmark {
             CREATE TABLE reviews (review_id text PRIMARY KEY, user_key text, rating int, text text, created_at timestamptz);
             """;
 
-    /** The consumer's statement cut down to the minimal schema's columns: ledger first, then the reviews it accepted. */
+    /**
+     * The consumer's two inserts cut down to the minimal schema's columns, reading the batch from
+     * {@code source} (a table or CTE with the batch's columns and {@code ord}): ledger first, then
+     * the reviews it accepted.
+     */
+    private static String minimalInsertsFrom(String source) {
+        return """
+                ledger AS (
+                    INSERT INTO processed_events (event_id) SELECT event_id FROM %1$s ORDER BY ord
+                    ON CONFLICT (event_id) DO NOTHING RETURNING event_id
+                ), landed AS (
+                    INSERT INTO reviews (review_id, user_key, rating, text, created_at)
+                    SELECT b.review_id, b.user_key, b.rating, b.text, b.created_at
+                    FROM %1$s b JOIN ledger l USING (event_id) ORDER BY b.ord
+                    ON CONFLICT DO NOTHING RETURNING review_id
+                )
+                SELECT (SELECT count(*) FROM ledger), (SELECT count(*) FROM landed)""".formatted(source);
+    }
+
+    /** The consumer's statement on the minimal schema: the batch bound as arrays and read with {@code unnest}. */
     private static final String MINIMAL_INSERT = """
             WITH batch AS (
                 SELECT * FROM unnest(?::uuid[], ?::text[], ?::text[], ?::int[], ?::text[], ?::timestamptz[])
                     WITH ORDINALITY AS b(event_id, review_id, user_key, rating, text, created_at, ord)
-            ), ledger AS (
-                INSERT INTO processed_events (event_id) SELECT event_id FROM batch ORDER BY ord
-                ON CONFLICT (event_id) DO NOTHING RETURNING event_id
-            ), landed AS (
-                INSERT INTO reviews (review_id, user_key, rating, text, created_at)
-                SELECT b.review_id, b.user_key, b.rating, b.text, b.created_at
-                FROM batch b JOIN ledger l USING (event_id) ORDER BY b.ord
-                ON CONFLICT DO NOTHING RETURNING review_id
-            )
-            SELECT (SELECT count(*) FROM ledger), (SELECT count(*) FROM landed)""";
+            ), """ + minimalInsertsFrom("batch");
+
+    /**
+     * The other write the issue asked to weigh: each transaction's rows COPYed (text format) into a
+     * temporary staging table, then the same two inserts reading it instead of {@code unnest}. The
+     * consumer cannot write this way (the reactive PostgreSQL client has no COPY); measured beside the
+     * minimal ceiling in the same run, it says whether a COPY path would be worth a JDBC pool.
+     */
+    private static final String STAGING_TABLE = """
+            CREATE TEMPORARY TABLE staging (event_id uuid, review_id text, user_key text, rating int, text text,
+                created_at timestamptz, ord int) ON COMMIT DELETE ROWS""";
+    private static final String MINIMAL_INSERT_FROM_STAGING = "WITH " + minimalInsertsFrom("staging");
 
     /**
      * Both ceilings for the same rows, written by a plain JDBC loop in transactions of 1,000 over 2
@@ -269,6 +292,10 @@ public final class PipelineBenchmark {
                 events, positions, distinct);
         results.put("our schema / minimal ceiling", String.format("%.0f %% (what our indexes and columns cost PostgreSQL)",
                 100 * real / minimal));
+        double viaCopy = postgresCeiling("minimal, COPY to a staging table, seed's skew", MINIMAL_SCHEMA, events, distinct,
+                connection -> copyWriter(connection, events));
+        results.put("COPY / unnest, minimal ceiling", String.format("%.2fx (the same rows COPYed into a temporary table, then"
+                + " INSERT ... SELECT ... ON CONFLICT; not a path the consumer has)", viaCopy / minimal));
         return new double[] {minimal, real};
     }
 
@@ -279,6 +306,29 @@ public final class PipelineBenchmark {
     /** One ceiling: {@code ddl} in a schema of its own, {@code sql} bound with the batch's arrays. */
     private double postgresCeiling(String name, String ddl, String sql, boolean withPositions, List<Event> events,
             List<int[]> positions, int distinct) throws Exception {
+        return postgresCeiling(name, ddl, events, distinct, connection -> {
+            PreparedStatement insert = connection.prepareStatement(sql);
+            return chunk -> {
+                bind(connection, insert, events, positions, chunk, withPositions);
+                try (ResultSet ignored = insert.executeQuery()) {
+                    connection.commit();
+                }
+            };
+        });
+    }
+
+    /** Writes one transaction's chunk of the stream (indices into it) on the connection it was made for. */
+    private interface ChunkWriter {
+        void write(List<Integer> chunk) throws SQLException;
+    }
+
+    /** Prepares a connection (statements, temporary tables) and returns its writer. */
+    private interface ChunkWriterFactory {
+        ChunkWriter open(Connection connection) throws SQLException;
+    }
+
+    private double postgresCeiling(String name, String ddl, List<Event> events, int distinct, ChunkWriterFactory writers)
+            throws Exception {
         createScratchSchema("ceiling", ddl);
         checkpoint();
         progress("PostgreSQL ceiling, " + name + ": " + events.size() + " rows, JDBC, transactions of " + CEILING_BATCH
@@ -301,14 +351,9 @@ public final class PipelineBenchmark {
                 try (Connection connection = PipelineState.database()) {
                     connection.createStatement().execute("SET search_path TO ceiling");
                     connection.setAutoCommit(false);
-                    try (PreparedStatement insert = connection.prepareStatement(sql)) {
-                        for (int from = 0; from < mine.size(); from += CEILING_BATCH) {
-                            List<Integer> chunk = dedupe(events, mine.subList(from, Math.min(mine.size(), from + CEILING_BATCH)));
-                            bind(connection, insert, events, positions, chunk, withPositions);
-                            try (ResultSet ignored = insert.executeQuery()) {
-                                connection.commit();
-                            }
-                        }
+                    ChunkWriter writer = writers.open(connection);
+                    for (int from = 0; from < mine.size(); from += CEILING_BATCH) {
+                        writer.write(dedupe(events, mine.subList(from, Math.min(mine.size(), from + CEILING_BATCH))));
                     }
                 }
                 return null;
@@ -333,6 +378,55 @@ public final class PipelineBenchmark {
         results.put("  CPU, ceiling " + name, spent.describe(events.size(), "the JDBC writer (this JVM)"));
         dropScratchSchema("ceiling");
         return rate;
+    }
+
+    /** A ceiling's writer that COPYs each chunk into the connection's staging table, then inserts from it. */
+    private static ChunkWriter copyWriter(Connection connection, List<Event> events) throws SQLException {
+        try (Statement statement = connection.createStatement()) {
+            statement.execute(STAGING_TABLE);
+        }
+        connection.commit();
+        CopyManager copy = connection.unwrap(PGConnection.class).getCopyAPI();
+        PreparedStatement insert = connection.prepareStatement(MINIMAL_INSERT_FROM_STAGING);
+        StringBuilder rows = new StringBuilder(256 * CEILING_BATCH);
+        return chunk -> {
+            rows.setLength(0);
+            for (int j = 0; j < chunk.size(); j++) {
+                Event event = events.get(chunk.get(j));
+                rows.append(event.eventId()).append('\t');
+                copyText(rows, event.payload().reviewId()).append('\t');
+                copyText(rows, event.key()).append('\t');
+                rows.append(event.payload().rating()).append('\t');
+                copyText(rows, event.payload().text()).append('\t');
+                rows.append(event.ts()).append('\t').append(j).append('\n');
+            }
+            try {
+                copy.copyIn("COPY staging FROM STDIN", new java.io.StringReader(rows.toString()));
+            } catch (java.io.IOException e) {
+                throw new SQLException(e);
+            }
+            try (ResultSet ignored = insert.executeQuery()) {
+                connection.commit();
+            }
+        };
+    }
+
+    /** A value in COPY's text format: its backslash, tab, newline and carriage return escaped; null as \\N. */
+    private static StringBuilder copyText(StringBuilder out, String value) {
+        if (value == null) {
+            return out.append("\\N");
+        }
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            switch (c) {
+                case '\\' -> out.append("\\\\");
+                case '\t' -> out.append("\\t");
+                case '\n' -> out.append("\\n");
+                case '\r' -> out.append("\\r");
+                default -> out.append(c);
+            }
+        }
+        return out;
     }
 
     private static List<Integer> dedupe(List<Event> events, List<Integer> chunk) {
