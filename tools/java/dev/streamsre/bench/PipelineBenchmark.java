@@ -58,6 +58,11 @@ public final class PipelineBenchmark {
     private static final int LATENCY_RUN_SECONDS = 120;
     /** The short mode's latency run: long enough for a p99 over 150,000 events, not for warm-up to fade. */
     private static final int SHORT_LATENCY_RUN_SECONDS = 30;
+    /**
+     * p99 at 5,000 events/s into a consumer that has just drained (warm): 20 ms, the figure the
+     * hot-keys work must not regress. A cold start's target (the --latency and --native runs) is 50 ms.
+     */
+    private static final int CAUGHT_UP_P99_TARGET_MS = 20;
     private final Map<String, String> results = new LinkedHashMap<>();
     /** Each target next to its figure, for the closing table. */
     private final List<String[]> targets = new ArrayList<>();
@@ -831,9 +836,9 @@ public final class PipelineBenchmark {
             // keep compiling (and deoptimising) for 15 s on a fast 2-core machine and over 60 s on a slow one.
             Latency whole = latency(since, 0, latencyRunSeconds);
             results.put("latency at 5,000/s, whole " + latencyRunSeconds + " s", whole.toString());
-            target("p99 <= 50 ms at 5,000/s, whole " + latencyRunSeconds + " s run", String.format(
+            target("p99 <= " + CAUGHT_UP_P99_TARGET_MS + " ms at 5,000/s, whole " + latencyRunSeconds + " s run", String.format(
                     "%.1f ms (PostgreSQL alone, just before: %.1f ms)", whole.p99() * 1000, floor.p99() * 1000),
-                    whole.p99() * 1000 <= 50);
+                    whole.p99() * 1000 <= CAUGHT_UP_P99_TARGET_MS);
             results.put("latency at 5,000/s, steady (last 30 s)",
                     latency(since, Math.max(0, latencyRunSeconds - 30), latencyRunSeconds).toString());
             results.put("latency p99 per 15 s window", latencyWindows(since, 15, latencyRunSeconds));
@@ -1109,7 +1114,7 @@ public final class PipelineBenchmark {
 
         @Override
         public String toString() {
-            return String.format("p50 %.1f ms, p99 %.1f ms over %,d events (event ts -> row insert; target p99 <= 50 ms)",
+            return String.format("p50 %.1f ms, p99 %.1f ms over %,d events (event ts -> row insert)",
                     p50 * 1000, p99 * 1000, events);
         }
     }
