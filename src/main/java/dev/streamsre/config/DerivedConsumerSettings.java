@@ -52,8 +52,8 @@ public final class DerivedConsumerSettings implements ConfigSourceInterceptor {
     @Override
     public ConfigValue getValue(ConfigSourceInterceptorContext context, String name) {
         ConfigValue value = context.proceed(name);
-        boolean derived = STATEMENT_TIMEOUT_PROPERTY.equals(name) || MAX_POLL_RECORDS.equals(name);
-        if (!derived || (value != null && value.getConfigSourceOrdinal() > RECORDED_AT_BUILD_ORDINAL)) {
+        boolean isDerivedProperty = STATEMENT_TIMEOUT_PROPERTY.equals(name) || MAX_POLL_RECORDS.equals(name);
+        if (!isDerivedProperty || (value != null && value.getConfigSourceOrdinal() > RECORDED_AT_BUILD_ORDINAL)) {
             return value;
         }
         ConfigValue derivedValue = STATEMENT_TIMEOUT_PROPERTY.equals(name) ? statementTimeout(context, name)
