@@ -60,9 +60,11 @@ public final class PipelineBenchmark {
     private static final int SHORT_LATENCY_RUN_SECONDS = 30;
     /**
      * p99 at 5,000 events/s into a consumer that has just drained (warm): 20 ms, the figure the
-     * hot-keys work must not regress. A cold start's target (the --latency and --native runs) is 50 ms.
+     * hot-keys work must not regress.
      */
     private static final int CAUGHT_UP_P99_TARGET_MS = 20;
+    /** p99 at 5,000 events/s over a run that starts with a fresh consumer (--latency, --native). */
+    private static final int COLD_START_P99_TARGET_MS = 50;
     private final Map<String, String> results = new LinkedHashMap<>();
     /** Each target next to its figure, for the closing table. */
     private final List<String[]> targets = new ArrayList<>();
@@ -416,7 +418,10 @@ public final class PipelineBenchmark {
         };
     }
 
-    /** A value in COPY's text format: its backslash, tab, newline and carriage return escaped; null as \\N. */
+    /**
+     * A value in COPY's text format: its backslash, tab, newline and carriage return escaped; null as
+     * \\N. By hand because pgjdbc's CopyManager takes rows already encoded and has no encoder of its own.
+     */
     private static StringBuilder copyText(StringBuilder out, String value) {
         if (value == null) {
             return out.append("\\N");
@@ -605,7 +610,7 @@ public final class PipelineBenchmark {
                 progress(String.format("  p99 %.1f ms over the whole run; per 15 s window %s", p99, windows));
                 p99s.add(String.format("%.1f", p99));
                 floors.add(String.format("%.1f", floor.p99() * 1000));
-                met += p99 <= 50 ? 1 : 0;
+                met += p99 <= COLD_START_P99_TARGET_MS ? 1 : 0;
                 results.put("cold-start run " + run, String.format("p99 %.1f ms whole %d s; per 15 s window %s; %s",
                         p99, LATENCY_RUN_SECONDS, windows, whole));
                 results.put("cold-start run " + run + ", latency floor", floorFigure(floor));
@@ -613,7 +618,7 @@ public final class PipelineBenchmark {
                 consumer.awaitExit(Duration.ofSeconds(30));
             }
         }
-        target("p99 <= 50 ms at 5,000/s over the whole 120 s from a cold start, in >= 4 of 5 runs",
+        target("p99 <= " + COLD_START_P99_TARGET_MS + " ms at 5,000/s over the whole 120 s from a cold start, in >= 4 of 5 runs",
                 met + " of " + runs + " runs (" + String.join(" / ", p99s) + " ms; PostgreSQL alone before each: "
                         + String.join(" / ", floors) + " ms)", met >= Math.min(4, runs) && runs >= 5);
     }
@@ -750,8 +755,8 @@ public final class PipelineBenchmark {
         target("native drain >= 0.9x the JVM's", String.format("%.2fx", nativeRate / jvmRate), nativeRate / jvmRate >= 0.9);
         target("native ready <= 0.5 s (median)", String.format("%.2f s (JVM %.2f s)", nativeReady, median(ready.get(jvm))), nativeReady <= 0.5);
         target("native peak RSS draining <= 150 MB", nativeRss + " MB (JVM " + peakRss.get(jvm) + " MB)", nativeRss > 0 && nativeRss <= 150);
-        target("native p99 <= 50 ms at 5,000/s", String.format("%.1f ms", latency.get(executable).p99() * 1000),
-                latency.get(executable).p99() * 1000 <= 50);
+        target("native p99 <= " + COLD_START_P99_TARGET_MS + " ms at 5,000/s", String.format("%.1f ms", latency.get(executable).p99() * 1000),
+                latency.get(executable).p99() * 1000 <= COLD_START_P99_TARGET_MS);
     }
 
     /**
